@@ -1,0 +1,74 @@
+"""`create_app(settings)`: the ASGI app. Nothing happens at import; the model loads at startup."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from app.errors import install_error_handlers
+from app.limits import BodyLimitMiddleware
+from app.metrics import Metrics, MetricsMiddleware
+from app.routes import build_router
+from app.scoring import ScoringService
+from app.settings import Settings
+from runtimes import load_scorer
+from runtimes.base import LoadOptions, Scorer
+
+log = logging.getLogger("scorer")
+
+
+def load_model(settings: Settings) -> Scorer:
+    """Load the configured artifact; raises `ModelLoadError` with a sentence for the user."""
+    return load_scorer(
+        settings.model_path,
+        LoadOptions(runtime=settings.runtime, expected_sha256=settings.model_sha256),
+    )
+
+
+def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -> FastAPI:
+    """Build the app; pass a loaded `scorer` to skip loading at startup (the CLI preloads it)."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        loaded = scorer or await anyio.to_thread.run_sync(load_model, settings)
+        service = ScoringService(loaded, settings)
+        metrics.load_seconds.set(time.perf_counter() - started)
+        app.state.service = service
+        app.state.ready = await anyio.to_thread.run_sync(service.self_check)
+        gc.collect()
+        gc.freeze()
+        log.info("serving %s (%s) as model id %s", loaded.info.name, loaded.info.runtime, service.model_id)
+        yield
+        app.state.ready = False
+
+    app = FastAPI(
+        title="Scoring runtime",
+        summary="The H2O scoring REST API for H2O-3 MOJOs, Driverless AI MOJOs, pickles and MLflow models.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.ready = False
+    install_error_handlers(app)
+    router = build_router()
+    app.include_router(router)
+    if settings.path_prefix:
+        app.include_router(router, prefix=settings.path_prefix, include_in_schema=False)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` and for each worker process: settings from the environment."""
+    return create_app(Settings())

@@ -1,0 +1,113 @@
+"""The contract's request and response shapes, camelCase on the wire.
+
+Rows are validated as plain JSON arrays here and their cells in one pass by `app.tables`:
+per-cell pydantic models would cost more than scoring a small model.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic.alias_generators import to_camel
+
+CELL_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}
+Rows = Annotated[
+    list[list[Any]],
+    WithJsonSchema({"type": "array", "items": {"type": "array", "items": CELL_SCHEMA}}),
+]
+ShapleyType = Literal["NONE", "ORIGINAL", "TRANSFORMED"]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class ScoreRequest(WireModel):
+    """A table to score; every value a string (numbers, booleans and null are read as their text)."""
+
+    fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
+    rows: Rows = Field(description="Rows of values, each with exactly `len(fields)` values.")
+    include_fields_in_output: list[str] | None = Field(
+        default=None, description="Input fields copied into each output row, before the predictions."
+    )
+    id_field: str | None = Field(
+        default=None, description="Row-id field; generated as a UUID4 when included but not sent."
+    )
+    no_field_names_in_output: bool = Field(default=False, description="Omit `fields` from the response.")
+    request_shapley_value_type: ShapleyType = Field(
+        default="NONE", description="Also return Shapley contributions of this type."
+    )
+    request_prediction_intervals: bool = Field(default=False, description="Also return prediction intervals.")
+
+
+class MediaScoreRequest(ScoreRequest):
+    """The `scoreMediaRequest` part of `/model/media-score`: a ScoreRequest plus its media fields."""
+
+    media_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields whose cells name uploaded files (also accepted as `media_fields`).",
+    )
+
+
+class ContributionRequest(WireModel):
+    fields: list[str]
+    rows: Rows
+    request_shapley_value_type: ShapleyType = Field(description="ORIGINAL or TRANSFORMED.")
+
+
+class ContributionGroup(WireModel):
+    output_group: str | None = None
+    contributions: list[list[str]]
+
+
+class ContributionResponse(WireModel):
+    features: list[str]
+    contribution_groups: list[ContributionGroup]
+
+
+class PredictionIntervals(WireModel):
+    fields: list[str]
+    rows: list[list[str]]
+
+
+class ScoreResponse(WireModel):
+    id: str
+    fields: list[str] | None = None
+    score: list[list[str]]
+    feature_shapley_contributions: ContributionResponse | None = None
+    prediction_intervals: PredictionIntervals | None = None
+
+
+class DataField(WireModel):
+    name: str
+    data_type: Literal["Bool", "Int32", "Int64", "Float32", "Float64", "Str", "Time64"]
+
+
+class ModelProperties(WireModel):
+    scoring_type: Literal["REGRESSION", "CLASSIFICATION", "BINOMIAL"]
+    scoring_respon_labels: list[str]
+
+
+class ModelSchemaDocument(WireModel):
+    input_fields: list[DataField]
+    target_fields: list[DataField]
+    output_fields: list[DataField]
+
+
+class ModelDocument(WireModel):
+    id: str
+    name: str
+    description: str
+    properties: ModelProperties
+    schema_: ModelSchemaDocument = Field(alias="schema")
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+def request_body_openapi(model: type[BaseModel], content_type: str = "application/json") -> dict[str, Any]:
+    """OpenAPI for a body the route parses itself (to control 400/413/415), with wire names."""
+    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    return {"requestBody": {"required": True, "content": {content_type: {"schema": schema}}}}

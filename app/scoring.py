@@ -1,0 +1,196 @@
+"""The order of operations for one request: check, convert, score, explain, build the response.
+
+Nothing here knows HTTP; routes hand in parsed requests and get back plain dicts, so the CLI's
+batch scoring and the server share exactly this path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import anyio
+import numpy as np
+import pandas as pd
+
+from app.errors import ApiError, BadRequest, ModelFailed
+from app.schemas import ContributionRequest, MediaScoreRequest, ScoreRequest
+from app.settings import Settings
+from app.tables import (
+    GENERATED_ID,
+    ReadOptions,
+    assemble_rows,
+    attach_media,
+    check_table,
+    echo_column,
+    format_numbers,
+    generated_ids,
+    output_plan,
+    planned_names,
+    sample_request,
+    to_frame,
+)
+from runtimes.base import Capability, Contributions, InputError, Scorer, ShapleyKind
+
+log = logging.getLogger("scorer")
+T = TypeVar("T")
+
+
+def effective_capabilities(offered: frozenset[Capability], shapley: frozenset[ShapleyKind]) -> frozenset[Capability]:
+    """What the model can do, narrowed by `SHAPLEY_TYPES_ENABLED`."""
+    disabled = {kind.capability for kind in ShapleyKind if kind not in shapley}
+    return frozenset(offered - disabled)
+
+
+class ScoringService:
+    """One loaded model plus the request-independent facts derived from it and the settings."""
+
+    def __init__(self, scorer: Scorer, settings: Settings) -> None:
+        self.scorer = scorer
+        self.schema = scorer.schema
+        self.model_id = settings.model_id or scorer.info.artifact_id or scorer.info.name
+        self.capabilities = effective_capabilities(scorer.capabilities, settings.shapley_kinds)
+        self.read_options = ReadOptions(frozenset(settings.missing_values), settings.invalid_numbers_as_missing)
+        self.max_rows = settings.max_rows
+        self.inline_rows = settings.inline_rows
+        self._limiter = anyio.CapacityLimiter(settings.scoring_threads)
+
+    async def run(self, work: Callable[[], T], rows: int) -> T:
+        """Small batches are scored on the event loop; a thread hop costs more than they do."""
+        if rows <= self.inline_rows:
+            return work()
+        return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+
+    def score(self, request: ScoreRequest) -> dict[str, Any]:
+        kind = self._requested_shapley(request.request_shapley_value_type, required=False)
+        if request.request_prediction_intervals:
+            self._require(Capability.SCORE_PREDICTION_INTERVAL, "prediction intervals")
+        check_table(request.fields, request.rows, self.schema, self.max_rows)
+        plan = output_plan(request.fields, request.include_fields_in_output, request.id_field)
+        frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
+        result = self._call(lambda: self.scorer.score(frame, intervals=request.request_prediction_intervals))
+        predictions = self._checked(result.predictions, len(frame), len(self.schema.outputs), "predictions")
+        contributions = self._contributions(frame, kind) if kind else None
+
+        out_columns = [generated_ids(len(frame)) if i == GENERATED_ID else echo_column(columns[i]) for i in plan]
+        out_columns += format_numbers(predictions)
+        body: dict[str, Any] = {"id": self.model_id}
+        if not request.no_field_names_in_output:
+            body["fields"] = planned_names(request.fields, plan, request.id_field) + list(self.schema.output_names)
+        body["score"] = assemble_rows(out_columns)
+        if contributions is not None:
+            body["featureShapleyContributions"] = contributions
+        if request.request_prediction_intervals:
+            bounds = self._checked(result.intervals, len(frame), 2, "prediction intervals")
+            target = self.schema.target_name
+            body["predictionIntervals"] = {
+                "fields": [f"{target}.lower", f"{target}.upper"],
+                "rows": assemble_rows(format_numbers(bounds)),
+            }
+        return body
+
+    def score_media(self, request: MediaScoreRequest, files: dict[str, bytes]) -> dict[str, Any]:
+        """Replace each media cell (a file name) by the uploaded file's bytes, then score."""
+        rows = attach_media(request.fields, request.rows, request.media_fields, self.schema, files)
+        return self.score(request.model_copy(update={"rows": rows}))
+
+    def contribution(self, request: ContributionRequest) -> dict[str, Any]:
+        kind = self._requested_shapley(request.request_shapley_value_type, required=True)
+        check_table(request.fields, request.rows, self.schema, self.max_rows)
+        frame, _ = to_frame(request.fields, request.rows, self.schema, self.read_options)
+        return self._contributions(frame, kind)
+
+    def sample_request(self) -> dict[str, Any]:
+        return sample_request(self.schema)
+
+    def self_check(self) -> bool:
+        """Score the sample request, as `/readyz` promises; a failure is logged, not raised."""
+        if self.schema.media_fields:
+            return True
+        try:
+            self.score(ScoreRequest.model_validate(self.sample_request()))
+        except Exception as exc:
+            detail = exc.detail if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+            log.error("self-check: the model could not score its sample request: %s", detail)
+            return False
+        return True
+
+    def schema_document(self) -> dict[str, Any]:
+        schema = self.schema
+        info = self.scorer.info
+        media = ", media fields: " + ", ".join(schema.media_fields) if schema.media_fields else ""
+        return {
+            "id": self.model_id,
+            "name": info.name,
+            "description": info.description + media,
+            "properties": {
+                "scoringType": schema.scoring_type.value,
+                "scoringResponLabels": list(schema.class_labels),
+            },
+            "schema": {
+                "inputFields": [_data_field(f) for f in schema.inputs],
+                "targetFields": [_data_field(f) for f in schema.targets],
+                "outputFields": [_data_field(f) for f in schema.outputs],
+            },
+        }
+
+    def _contributions(self, frame: pd.DataFrame, kind: ShapleyKind) -> dict[str, Any]:
+        result: Contributions = self._call(lambda: self.scorer.contributions(frame, kind))
+        width = len(result.features)
+        groups = []
+        for group in result.groups:
+            values = self._checked(group.values, len(frame), width, "Shapley contributions")
+            entry: dict[str, Any] = {"contributions": assemble_rows(format_numbers(values))}
+            if group.output_group is not None:
+                entry = {"outputGroup": group.output_group, **entry}
+            groups.append(entry)
+        return {"features": list(result.features), "contributionGroups": groups}
+
+    def _requested_shapley(self, value: str, *, required: bool) -> ShapleyKind | None:
+        if value == "NONE":
+            if required:
+                raise BadRequest(
+                    "'requestShapleyValueType' must be ORIGINAL or TRANSFORMED on /model/contribution; "
+                    f"this model supports {self._supported_shapley()}."
+                )
+            return None
+        kind = ShapleyKind(value)
+        if kind.capability not in self.capabilities:
+            raise BadRequest(
+                f"This model does not offer {kind.value} Shapley values; it supports {self._supported_shapley()}."
+            )
+        return kind
+
+    def _supported_shapley(self) -> str:
+        kinds = [k.value for k in ShapleyKind if k.capability in self.capabilities]
+        return " and ".join(kinds) if kinds else "none"
+
+    def _require(self, capability: Capability, what: str) -> None:
+        if capability not in self.capabilities:
+            offered = ", ".join(sorted(c.value for c in self.capabilities))
+            raise BadRequest(f"This model does not offer {what}; its capabilities are {offered}.")
+
+    def _call(self, work: Callable[[], T]) -> T:
+        """Run model code: input problems it reports are 400, anything else is the model's failure."""
+        try:
+            return work()
+        except ApiError:
+            raise
+        except InputError as exc:
+            raise BadRequest(str(exc)) from exc
+        except Exception as exc:
+            log.exception("the model failed on a valid request")
+            raise ModelFailed(f"The model failed to score this request ({type(exc).__name__}).") from exc
+
+    @staticmethod
+    def _checked(matrix: np.ndarray | None, rows: int, columns: int, what: str) -> np.ndarray:
+        if matrix is None or matrix.shape != (rows, columns):
+            shape = None if matrix is None else matrix.shape
+            log.error("runtime returned %s of shape %s, expected %s", what, shape, (rows, columns))
+            raise ModelFailed(f"The model returned {what} of the wrong shape.")
+        return matrix
+
+
+def _data_field(field: Any) -> dict[str, str]:
+    return {"name": field.name, "dataType": field.data_type.value}

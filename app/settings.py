@@ -1,0 +1,118 @@
+"""Every configuration value of the server, and the only module that reads the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from runtimes.base import ShapleyKind
+
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "hydraulic" / "cool_cond_y.joblib"
+DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "None")
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Server settings; each is also the environment variable `SCORER_<NAME>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCORER_",
+        use_attribute_docstrings=True,
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    model: Path | None = None
+    """Model artifact to serve (file or folder); unset = the bundled default model."""
+
+    runtime: str | None = None
+    """Force a runtime (`pickle`, `h2o3_mojo`, `dai_mojo`, `mlflow`) instead of detecting it."""
+
+    host: str = "0.0.0.0"
+    """Interface to listen on."""
+
+    port: int = 8080
+    """TCP port to listen on."""
+
+    workers: int = Field(default=1, ge=1)
+    """Worker processes; each loads its own copy of the model after the fork."""
+
+    path_prefix: str = ""
+    """Extra prefix every route is also served under, e.g. `/<deployment-id>` as in H2O MLOps."""
+
+    model_id: str | None = Field(
+        default=None, validation_alias=AliasChoices("MODEL_ID", "SCORER_MODEL_ID", "model_id")
+    )
+    """Model id reported by the API (`MODEL_ID`, as H2O scorers name it); default: artifact id."""
+
+    shapley_types_enabled: Literal["NONE", "ORIGINAL", "TRANSFORMED", "ALL"] = Field(
+        default="ALL",
+        validation_alias=AliasChoices(
+            "SHAPLEY_TYPES_ENABLED", "SCORER_SHAPLEY_TYPES_ENABLED", "shapley_types_enabled"
+        ),
+    )
+    """Which Shapley types the server offers (`SHAPLEY_TYPES_ENABLED`), narrowing the model's."""
+
+    max_body_bytes: int = Field(default=64 * MIB, ge=1)
+    """Largest request body accepted; larger bodies get 413."""
+
+    max_rows: int = Field(default=100_000, ge=1)
+    """Most rows one request may carry; more get 413."""
+
+    max_media_files: int = Field(default=100, ge=1)
+    """Most uploaded files one `/model/media-score` request may carry."""
+
+    max_media_file_bytes: int = Field(default=16 * MIB, ge=1)
+    """Largest single uploaded media file; larger files get 413."""
+
+    score_file_dir: Path | None = None
+    """Directory `GET /model/score?file=NAME` reads CSV files from; unset = that route is off."""
+
+    missing_values: Annotated[tuple[str, ...], NoDecode] = DEFAULT_MISSING_VALUES
+    """Cell texts read as missing values (comma-separated in the environment)."""
+
+    invalid_numbers_as_missing: bool = False
+    """Read a non-numeric text in a numeric field as missing instead of answering 400."""
+
+    model_sha256: str | None = None
+    """Expected SHA-256 of the artifact; when set, a mismatch refuses to load it (pickles run code)."""
+
+    scoring_threads: int = Field(default=4, ge=1)
+    """Batches scored at once per worker; larger batches wait for a slot off the event loop."""
+
+    inline_rows: int = Field(default=16, ge=0)
+    """Requests with at most this many rows are scored on the event loop (no thread hop)."""
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    """Server log level."""
+
+    access_log: bool = False
+    """uvicorn's own access log (off: it costs time on every request)."""
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _split_missing(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(token.strip() for token in value.split(",")) if value else ("",)
+        return value
+
+    @field_validator("path_prefix")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        return value if not value or value.startswith("/") else "/" + value
+
+    @property
+    def model_path(self) -> Path:
+        return self.model if self.model is not None else BUNDLED_MODEL
+
+    @property
+    def shapley_kinds(self) -> frozenset[ShapleyKind]:
+        if self.shapley_types_enabled == "ALL":
+            return frozenset(ShapleyKind)
+        if self.shapley_types_enabled == "NONE":
+            return frozenset()
+        return frozenset({ShapleyKind(self.shapley_types_enabled)})

@@ -1,0 +1,63 @@
+"""Facts about an artifact on disk: its digest, a stable id, and what kind of model it holds."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+import zipfile
+from pathlib import Path
+
+PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib"})
+_CHUNK = 1 << 20
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, or of a folder as the sorted (relative path, file digest) list."""
+    if path.is_dir():
+        outer = hashlib.sha256()
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            outer.update(item.relative_to(path).as_posix().encode())
+            outer.update(bytes.fromhex(sha256_of(item)))
+        return outer.hexdigest()
+    inner = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            inner.update(chunk)
+    return inner.hexdigest()
+
+
+def stable_id(path: Path) -> str:
+    """A UUID-shaped id derived from the artifact's bytes, for artifacts that carry none."""
+    return str(uuid.UUID(bytes=bytes.fromhex(sha256_of(path))[:16]))
+
+
+def detect_runtime(path: Path) -> str | None:
+    """The runtime name for an artifact, by DESIGN.md's detection table; None when nothing fits."""
+    if path.is_dir():
+        names = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+    elif path.suffix.lower() in PICKLE_SUFFIXES:
+        return "pickle"
+    elif path.name == "pipeline.mojo" or path.suffix.lower() == ".mojo":
+        return "dai_mojo"
+    elif zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    else:
+        return None
+    return _runtime_for_members(names)
+
+
+def _runtime_for_members(names: set[str]) -> str | None:
+    def has(filename: str, max_depth: int) -> bool:
+        return any(
+            (n == filename or n.endswith("/" + filename)) and n.count("/") <= max_depth
+            for n in names
+        )
+
+    if "model.ini" in names:
+        return "h2o3_mojo"
+    if has("pipeline.mojo", 1):
+        return "dai_mojo"
+    if has("MLmodel", 1):
+        return "mlflow"
+    return None

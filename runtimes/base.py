@@ -1,0 +1,165 @@
+"""The one interface every model runtime implements, and the small value types it speaks.
+
+A runtime sees a typed, column-wise frame holding exactly the model's input fields and answers
+with numpy arrays; it never sees the H2O string table and never imports a web framework. That
+keeps each adapter testable on its own and lets the HTTP layer stay ignorant of H2O or pickle.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+
+class DataType(enum.StrEnum):
+    """The API's column types; the values are the wire spellings."""
+
+    BOOL = "Bool"
+    INT32 = "Int32"
+    INT64 = "Int64"
+    FLOAT32 = "Float32"
+    FLOAT64 = "Float64"
+    STR = "Str"
+    TIME64 = "Time64"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self in _NUMERIC
+
+
+_NUMERIC = frozenset({DataType.INT32, DataType.INT64, DataType.FLOAT32, DataType.FLOAT64})
+
+
+class ScoringType(enum.StrEnum):
+    REGRESSION = "REGRESSION"
+    BINOMIAL = "BINOMIAL"
+    CLASSIFICATION = "CLASSIFICATION"
+
+
+class Capability(enum.StrEnum):
+    SCORE = "SCORE"
+    SCORE_PREDICTION_INTERVAL = "SCORE_PREDICTION_INTERVAL"
+    CONTRIBUTION_ORIGINAL = "CONTRIBUTION_ORIGINAL"
+    CONTRIBUTION_TRANSFORMED = "CONTRIBUTION_TRANSFORMED"
+    MEDIA = "MEDIA"
+    TEST_TIME_AUGMENTATION = "TEST_TIME_AUGMENTATION"
+
+
+class ShapleyKind(enum.StrEnum):
+    ORIGINAL = "ORIGINAL"
+    TRANSFORMED = "TRANSFORMED"
+
+    @property
+    def capability(self) -> Capability:
+        return Capability[f"CONTRIBUTION_{self.value}"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the model's interface.
+
+    `levels` are the categorical levels the model knows, as text; the request layer scores any
+    other text in such a field as missing, which is what H2O's scorers do with unseen levels.
+    """
+
+    name: str
+    data_type: DataType
+    levels: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ModelSchema:
+    """What the model takes and gives; `outputs` are the score columns in order."""
+
+    inputs: tuple[Field, ...]
+    outputs: tuple[Field, ...]
+    targets: tuple[Field, ...]
+    scoring_type: ScoringType
+    class_labels: tuple[str, ...] = ()
+    media_fields: tuple[str, ...] = ()
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.inputs)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.outputs)
+
+    @property
+    def target_name(self) -> str:
+        return self.targets[0].name if self.targets else "target"
+
+
+@dataclass(frozen=True)
+class ScoreResult:
+    """Predictions as a float64 matrix, one column per schema output (NaN = no prediction).
+
+    `intervals` is an (n, 2) matrix of lower/upper bounds when they were asked for.
+    """
+
+    predictions: np.ndarray
+    intervals: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class ContributionGroup:
+    """Contributions to one output: one row per input row, one column per feature plus bias."""
+
+    values: np.ndarray
+    output_group: str | None = None
+
+
+@dataclass(frozen=True)
+class Contributions:
+    """`features` names the columns of every group's matrix, the bias column last."""
+
+    features: tuple[str, ...]
+    groups: tuple[ContributionGroup, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Descriptive facts about the artifact, for `/model/schema` and `scorer inspect`."""
+
+    name: str
+    description: str
+    runtime: str
+    artifact_id: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """What a runtime needs from the configuration, without knowing where it came from."""
+
+    runtime: str | None = None
+    expected_sha256: str | None = None
+
+
+class ModelLoadError(Exception):
+    """The artifact cannot be served; the message is one sentence a user can act on."""
+
+
+class InputError(Exception):
+    """The runtime found input it cannot score (a client error), e.g. undecodable media."""
+
+
+class Scorer(ABC):
+    """A loaded model. Implementations are thread-safe for concurrent `score` calls."""
+
+    schema: ModelSchema
+    capabilities: frozenset[Capability]
+    info: ModelInfo
+
+    @abstractmethod
+    def score(self, frame: pd.DataFrame, *, intervals: bool = False) -> ScoreResult:
+        """Score a batch; `frame` holds exactly `schema.inputs`, typed by the schema."""
+
+    def contributions(self, frame: pd.DataFrame, kind: ShapleyKind) -> Contributions:
+        """Shapley contributions; only called when `kind.capability` is in `capabilities`."""
+        raise NotImplementedError(f"{type(self).__name__} does not compute contributions")

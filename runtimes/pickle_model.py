@@ -1,0 +1,166 @@
+"""Pickled Python estimators (pickle, joblib, cloudpickle files): scikit-learn and alike.
+
+Unpickling runs code from the file; that is why the loader checks `SCORER_MODEL_SHA256` first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from runtimes.artifacts import stable_id
+from runtimes.base import (
+    Capability,
+    DataType,
+    Field,
+    LoadOptions,
+    ModelInfo,
+    ModelLoadError,
+    ModelSchema,
+    Scorer,
+    ScoreResult,
+    ScoringType,
+)
+from runtimes.sidecar import Sidecar, load_sidecar
+from runtimes.sklearn_inspect import categorical_levels, describe
+
+
+class PickleScorer(Scorer):
+    def __init__(self, path: Path, options: LoadOptions) -> None:
+        self.estimator = _unpickle(path)
+        if not hasattr(self.estimator, "predict"):
+            raise ModelLoadError(f"The object in {path} is a {type(self.estimator).__name__}, which has no predict method.")
+        sidecar = load_sidecar(path)
+        self._columns = _training_columns(self.estimator, sidecar, path)
+        levels = categorical_levels(self.estimator)
+        self._native_levels = {
+            name: {str(level): level for level in native}
+            for name, native in levels.items()
+            if any(not isinstance(level, str) for level in native)
+        }
+        self._classes = _classes(self.estimator)
+        self.schema = _schema(self.estimator, sidecar, self._columns, levels, self._classes, path)
+        self.capabilities = frozenset({Capability.SCORE})
+        self.info = ModelInfo(
+            name=path.stem,
+            description=describe(self.estimator),
+            runtime="pickle",
+            artifact_id=stable_id(path),
+        )
+
+    def score(self, frame: pd.DataFrame, *, intervals: bool = False) -> ScoreResult:
+        features = self._model_frame(frame)
+        if self._classes is not None:
+            predictions = np.asarray(self.estimator.predict_proba(features), dtype=np.float64)
+        else:
+            predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(len(frame), -1)
+        return ScoreResult(predictions=predictions)
+
+    def _model_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The frame in training column order, with categorical text mapped to the fitted level objects.
+
+        An encoder fitted on integer codes does not recognise the text "2", so the cell is turned
+        back into the level it was fitted with.
+        """
+        features = frame.loc[:, list(self._columns)]
+        for name, mapping in self._native_levels.items():
+            features[name] = features[name].map(mapping).astype(object)
+        return features
+
+
+def _unpickle(path: Path) -> Any:
+    try:
+        return joblib.load(path)
+    except ModuleNotFoundError as exc:
+        raise ModelLoadError(
+            f"Unpickling {path} needs the Python package '{exc.name}', which is not installed."
+        ) from exc
+    except Exception as exc:
+        raise ModelLoadError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}).") from exc
+
+
+def _training_columns(estimator: Any, sidecar: Sidecar | None, path: Path) -> tuple[str, ...]:
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None:
+        columns = tuple(str(c) for c in fitted)
+        if sidecar is not None:
+            missing = sorted(set(columns) - {f.name for f in sidecar.inputs})
+            if missing:
+                raise ModelLoadError(f"The schema sidecar of {path} lacks inputs the model was fitted on: {missing}.")
+        return columns
+    if sidecar is not None:
+        return tuple(f.name for f in sidecar.inputs)
+    raise ModelLoadError(
+        f"The model in {path} was fitted without column names (no feature_names_in_), so its inputs "
+        f"are unknown; fit it on a pandas DataFrame or ship a schema sidecar {path.name}.schema.json."
+    )
+
+
+def _classes(estimator: Any) -> tuple[Any, ...] | None:
+    classes = getattr(estimator, "classes_", None)
+    if classes is None or not hasattr(estimator, "predict_proba"):
+        return None
+    return tuple(classes.tolist() if isinstance(classes, np.ndarray) else classes)
+
+
+def _schema(
+    estimator: Any,
+    sidecar: Sidecar | None,
+    columns: tuple[str, ...],
+    levels: dict[str, tuple[Any, ...]],
+    classes: tuple[Any, ...] | None,
+    path: Path,
+) -> ModelSchema:
+    if sidecar is not None:
+        inputs = tuple(
+            Field(f.name, f.data_type, f.levels or _text_levels(levels.get(f.name))) for f in sidecar.inputs
+        )
+    else:
+        inputs = tuple(
+            Field(c, DataType.STR, _text_levels(levels[c])) if c in levels else Field(c, DataType.FLOAT64)
+            for c in columns
+        )
+    targets = sidecar.targets if sidecar and sidecar.targets else ()
+    target = targets[0].name if targets else "target"
+    labels = tuple(str(c) for c in classes) if classes is not None else ()
+    if sidecar and sidecar.outputs:
+        outputs = sidecar.outputs
+    elif classes is not None:
+        outputs = tuple(Field(f"{target}.{label}", DataType.FLOAT64) for label in labels)
+    else:
+        outputs = (Field(target, DataType.FLOAT64),)
+    expected = len(labels) if classes is not None else _regression_width(estimator)
+    if expected is not None and len(outputs) != expected:
+        raise ModelLoadError(
+            f"The schema sidecar of {path} lists {len(outputs)} output fields but the model gives {expected}."
+        )
+    if not targets:
+        targets = (Field(target, DataType.STR if classes is not None else DataType.FLOAT64),)
+    if classes is None:
+        scoring_type = ScoringType.REGRESSION
+    else:
+        scoring_type = ScoringType.BINOMIAL if len(labels) == 2 else ScoringType.CLASSIFICATION
+    return ModelSchema(
+        inputs=inputs,
+        outputs=outputs,
+        targets=targets,
+        scoring_type=scoring_type,
+        class_labels=labels,
+        media_fields=sidecar.media_fields if sidecar else (),
+    )
+
+
+def _text_levels(native: tuple[Any, ...] | None) -> tuple[str, ...] | None:
+    return tuple(str(level) for level in native) if native else None
+
+
+def _regression_width(estimator: Any) -> int | None:
+    n_outputs = getattr(estimator, "n_outputs_", None)
+    return int(n_outputs) if isinstance(n_outputs, int | np.integer) else None
+
+
+SCORER = PickleScorer
