@@ -34,9 +34,7 @@ def parse_json(raw: bytes | str, model: type[M]) -> M:
 async def json_body(request: Request, model: type[M]) -> M:
     media_type = _media_type(request)
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaType(
-            f"The request body must be JSON (Content-Type: application/json), not {media_type}."
-        )
+        raise UnsupportedMediaType(f"The request body must be JSON (Content-Type: application/json), not {media_type}.")
     return parse_json(await request.body(), model)
 
 

@@ -44,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="serve a model over HTTP (the H2O scoring API)")
-    serve.add_argument("model", nargs="?", type=Path, help="model artifact (default: SCORER_MODEL or the bundled model)")
+    serve.add_argument(
+        "model", nargs="?", type=Path, help="model artifact (default: SCORER_MODEL or the bundled model)"
+    )
     serve.add_argument("--host", help="interface to listen on (SCORER_HOST, default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (SCORER_PORT, default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (SCORER_WORKERS, default 1)")

@@ -50,4 +50,3 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return -1
     return None
-

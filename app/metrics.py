@@ -31,7 +31,9 @@ class Metrics:
         )
         self.rows = Counter("scorer_rows_scored", "Rows scored.", registry=self.registry)
         self.load_seconds = Gauge(
-            "scorer_model_load_seconds", "Seconds the model took to load.", registry=self.registry,
+            "scorer_model_load_seconds",
+            "Seconds the model took to load.",
+            registry=self.registry,
             multiprocess_mode="max",
         )
 

@@ -23,9 +23,7 @@ from app.score_files import read_csv_table, resolve_score_file
 from app.scoring import ScoringService
 from app.settings import Settings
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 413, 415, 500, 503)
-}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 413, 415, 500, 503)}
 _MEDIA_FORM = {
     "type": "object",
     "required": ["scoreMediaRequest"],
@@ -121,9 +119,7 @@ def build_router() -> APIRouter:
     router.add_api_route("/livez", livez, methods=["GET"], tags=["probes"], **text)
     router.add_api_route("/metrics", metrics, methods=["GET"], tags=["probes"], **text)
     router.add_api_route("/model/id", model_id, methods=["GET"], tags=["model"], **text)
-    router.add_api_route(
-        "/model/capabilities", capabilities, methods=["GET"], tags=["model"], response_model=list[str]
-    )
+    router.add_api_route("/model/capabilities", capabilities, methods=["GET"], tags=["model"], response_model=list[str])
     router.add_api_route(
         "/model/schema", model_schema, methods=["GET"], tags=["model"], responses={200: {"model": ModelDocument}}
     )
@@ -163,8 +159,6 @@ def build_router() -> APIRouter:
         methods=["POST"],
         tags=["scoring"],
         responses={200: {"model": ScoreResponse}, **_ERRORS},
-        openapi_extra={
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _MEDIA_FORM}}}
-        },
+        openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _MEDIA_FORM}}}},
     )
     return router

@@ -37,10 +37,12 @@ log = logging.getLogger("scorer")
 T = TypeVar("T")
 
 
-def effective_capabilities(offered: frozenset[Capability], shapley: frozenset[ShapleyKind]) -> frozenset[Capability]:
-    """What the model can do, narrowed by `SHAPLEY_TYPES_ENABLED`."""
+def effective_capabilities(
+    offered: frozenset[Capability], shapley: frozenset[ShapleyKind], *, media: bool = False
+) -> frozenset[Capability]:
+    """What the model can do, narrowed by `SHAPLEY_TYPES_ENABLED`; MEDIA follows from media fields."""
     disabled = {kind.capability for kind in ShapleyKind if kind not in shapley}
-    return frozenset(offered - disabled)
+    return frozenset(offered - disabled) | ({Capability.MEDIA} if media else set())
 
 
 class ScoringService:
@@ -50,7 +52,9 @@ class ScoringService:
         self.scorer = scorer
         self.schema = scorer.schema
         self.model_id = settings.model_id or scorer.info.artifact_id or scorer.info.name
-        self.capabilities = effective_capabilities(scorer.capabilities, settings.shapley_kinds)
+        self.capabilities = effective_capabilities(
+            scorer.capabilities, settings.shapley_kinds, media=bool(scorer.schema.media_fields)
+        )
         self.read_options = ReadOptions(frozenset(settings.missing_values), settings.invalid_numbers_as_missing)
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows

@@ -43,16 +43,12 @@ class Settings(BaseSettings):
     path_prefix: str = ""
     """Extra prefix every route is also served under, e.g. `/<deployment-id>` as in H2O MLOps."""
 
-    model_id: str | None = Field(
-        default=None, validation_alias=AliasChoices("MODEL_ID", "SCORER_MODEL_ID", "model_id")
-    )
+    model_id: str | None = Field(default=None, validation_alias=AliasChoices("MODEL_ID", "SCORER_MODEL_ID", "model_id"))
     """Model id reported by the API (`MODEL_ID`, as H2O scorers name it); default: artifact id."""
 
     shapley_types_enabled: Literal["NONE", "ORIGINAL", "TRANSFORMED", "ALL"] = Field(
         default="ALL",
-        validation_alias=AliasChoices(
-            "SHAPLEY_TYPES_ENABLED", "SCORER_SHAPLEY_TYPES_ENABLED", "shapley_types_enabled"
-        ),
+        validation_alias=AliasChoices("SHAPLEY_TYPES_ENABLED", "SCORER_SHAPLEY_TYPES_ENABLED", "shapley_types_enabled"),
     )
     """Which Shapley types the server offers (`SHAPLEY_TYPES_ENABLED`), narrowing the model's."""
 

@@ -22,6 +22,7 @@ from app.errors import BadRequest, PayloadTooLarge
 from runtimes.base import DataType, Field, ModelSchema
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_MEDIA_CELLS = _SCALARS | {bytes}
 _TRUE = frozenset({"true", "True", "TRUE", "1", "yes", "Yes", "YES"})
 _FALSE = frozenset({"false", "False", "FALSE", "0", "no", "No", "NO"})
 _SAMPLE_VALUES = {DataType.BOOL: "true", DataType.STR: "text", DataType.TIME64: "2018-01-01"}
@@ -185,8 +186,9 @@ def cell_text(value: Any) -> str:
 
 def _read_column(field: Field, column: tuple[Any, ...], options: ReadOptions, is_media: bool) -> Any:
     kinds = set(map(type, column))
-    if not kinds <= _SCALARS:
-        row = next(i for i, v in enumerate(column) if type(v) not in _SCALARS)
+    allowed = _MEDIA_CELLS if is_media else _SCALARS
+    if not kinds <= allowed:
+        row = next(i for i, v in enumerate(column) if type(v) not in allowed)
         raise BadRequest(f"Field '{field.name}' in row {row} holds a JSON {_json_kind(column[row])}, not a value.")
     if field.data_type.is_numeric:
         return _read_numbers(field.name, column, kinds, options)
@@ -219,8 +221,6 @@ def _read_numbers(name: str, column: tuple[Any, ...], kinds: set[type], options:
             continue
         try:
             values[row] = float(text)
-        except OverflowError:
-            raise BadRequest(f"Field '{name}' in row {row} has a number too large for a float64.") from None
         except ValueError:
             if not options.invalid_numbers_as_missing:
                 raise BadRequest(

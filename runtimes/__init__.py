@@ -52,9 +52,7 @@ def verify_sha256(path: Path, expected: str | None) -> None:
         return
     actual = sha256_of(path)
     if actual.lower() != expected.strip().lower():
-        raise ModelLoadError(
-            f"The SHA-256 of {path} is {actual}, not the expected {expected}; refusing to load it."
-        )
+        raise ModelLoadError(f"The SHA-256 of {path} is {actual}, not the expected {expected}; refusing to load it.")
 
 
 def load_adapter(name: str) -> type[Scorer]:

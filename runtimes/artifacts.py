@@ -49,10 +49,7 @@ def detect_runtime(path: Path) -> str | None:
 
 def _runtime_for_members(names: set[str]) -> str | None:
     def has(filename: str, max_depth: int) -> bool:
-        return any(
-            (n == filename or n.endswith("/" + filename)) and n.count("/") <= max_depth
-            for n in names
-        )
+        return any((n == filename or n.endswith("/" + filename)) and n.count("/") <= max_depth for n in names)
 
     if "model.ini" in names:
         return "h2o3_mojo"

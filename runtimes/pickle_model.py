@@ -33,9 +33,12 @@ class PickleScorer(Scorer):
     def __init__(self, path: Path, options: LoadOptions) -> None:
         self.estimator = _unpickle(path)
         if not hasattr(self.estimator, "predict"):
-            raise ModelLoadError(f"The object in {path} is a {type(self.estimator).__name__}, which has no predict method.")
+            raise ModelLoadError(
+                f"The object in {path} is a {type(self.estimator).__name__}, which has no predict method."
+            )
         sidecar = load_sidecar(path)
         self._columns = _training_columns(self.estimator, sidecar, path)
+        self._named_inputs = hasattr(self.estimator, "feature_names_in_")
         levels = categorical_levels(self.estimator)
         self._native_levels = {
             name: {str(level): level for level in native}
@@ -60,16 +63,16 @@ class PickleScorer(Scorer):
             predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(len(frame), -1)
         return ScoreResult(predictions=predictions)
 
-    def _model_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def _model_frame(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         """The frame in training column order, with categorical text mapped to the fitted level objects.
 
         An encoder fitted on integer codes does not recognise the text "2", so the cell is turned
-        back into the level it was fitted with.
+        back into the level it was fitted with; a model fitted on an array gets an array.
         """
         features = frame.loc[:, list(self._columns)]
         for name, mapping in self._native_levels.items():
             features[name] = features[name].map(mapping).astype(object)
-        return features
+        return features if self._named_inputs else features.to_numpy()
 
 
 def _unpickle(path: Path) -> Any:
@@ -87,12 +90,12 @@ def _training_columns(estimator: Any, sidecar: Sidecar | None, path: Path) -> tu
     fitted = getattr(estimator, "feature_names_in_", None)
     if fitted is not None:
         columns = tuple(str(c) for c in fitted)
-        if sidecar is not None:
+        if sidecar is not None and sidecar.inputs:
             missing = sorted(set(columns) - {f.name for f in sidecar.inputs})
             if missing:
                 raise ModelLoadError(f"The schema sidecar of {path} lacks inputs the model was fitted on: {missing}.")
         return columns
-    if sidecar is not None:
+    if sidecar is not None and sidecar.inputs:
         return tuple(f.name for f in sidecar.inputs)
     raise ModelLoadError(
         f"The model in {path} was fitted without column names (no feature_names_in_), so its inputs "
@@ -115,10 +118,8 @@ def _schema(
     classes: tuple[Any, ...] | None,
     path: Path,
 ) -> ModelSchema:
-    if sidecar is not None:
-        inputs = tuple(
-            Field(f.name, f.data_type, f.levels or _text_levels(levels.get(f.name))) for f in sidecar.inputs
-        )
+    if sidecar is not None and sidecar.inputs:
+        inputs = tuple(Field(f.name, f.data_type, f.levels or _text_levels(levels.get(f.name))) for f in sidecar.inputs)
     else:
         inputs = tuple(
             Field(c, DataType.STR, _text_levels(levels[c])) if c in levels else Field(c, DataType.FLOAT64)

@@ -37,27 +37,24 @@ def load_sidecar(artifact: Path) -> Sidecar | None:
         document = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(document, dict):
             raise ValueError("the document is not a JSON object")
-        inputs = _fields(document, "inputFields", required=True)
-        media = tuple(str(name) for name in document.get("mediaFields") or ())
+        sidecar = Sidecar(
+            inputs=_fields(document, "inputFields"),
+            outputs=_fields(document, "outputFields"),
+            targets=_fields(document, "targetFields"),
+            media_fields=tuple(str(name) for name in document.get("mediaFields") or ()),
+            path=path,
+        )
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ModelLoadError(f"The schema sidecar {path} is not valid: {exc}.") from exc
-    unknown = sorted(set(media) - {f.name for f in inputs})
-    if unknown:
+    unknown = sorted(set(sidecar.media_fields) - {f.name for f in sidecar.inputs})
+    if sidecar.inputs and unknown:
         raise ModelLoadError(f"The schema sidecar {path} names media fields that are not inputs: {unknown}.")
-    return Sidecar(
-        inputs=inputs,
-        outputs=_fields(document, "outputFields"),
-        targets=_fields(document, "targetFields"),
-        media_fields=media,
-        path=path,
-    )
+    return sidecar
 
 
-def _fields(document: dict, key: str, *, required: bool = False) -> tuple[Field, ...]:
+def _fields(document: dict, key: str) -> tuple[Field, ...]:
     raw = document.get(key)
     if raw is None:
-        if required:
-            raise ValueError(f"'{key}' is missing")
         return ()
     fields = []
     for item in raw:

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the project and its Python dependencies into ./.venv; safe to run again (it skips
+# pip when pyproject.toml and the requested extras have not changed since the last install).
+# Usage: scripts/install.sh [EXTRAS]   e.g. scripts/install.sh all,dev
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras=${1:-all}
+
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3; do
+    if command -v "$candidate" >/dev/null && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      python=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$python" ]; then
+  echo "install: Python 3.11 is required (apt-get install python3.11 python3.11-venv)" >&2
+  exit 1
+fi
+
+if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3.11-venv >/dev/null
+  else
+    echo "install: the venv module is missing; run: sudo apt-get install python3.11-venv" >&2
+    exit 1
+  fi
+fi
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+stamp=.venv/.installed
+want="$(sha256sum pyproject.toml | cut -c1-64) $extras"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
+  echo "$want" > "$stamp"
+fi
