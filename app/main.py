@@ -27,7 +27,13 @@ def load_model(settings: Settings) -> Scorer:
     """Load the configured artifact; raises `ModelLoadError` with a sentence for the user."""
     return load_scorer(
         settings.model_path,
-        LoadOptions(runtime=settings.runtime, expected_sha256=settings.model_sha256),
+        LoadOptions(
+            runtime=settings.runtime,
+            expected_sha256=settings.model_sha256,
+            jvm_max_heap=settings.jvm_xmx,
+            mojo_threads=settings.mojo_threads,
+            genmodel_jar=settings.genmodel_jar,
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from runtimes.base import ShapleyKind
 
-BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "hydraulic" / "cool_cond_y.joblib"
+BUNDLED_MODEL = Path(__file__).resolve().parent.parent / "models" / "hydraulic" / "cool_cond_y.zip"
 DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "None")
 MIB = 1024 * 1024
 
@@ -75,6 +75,15 @@ class Settings(BaseSettings):
 
     model_sha256: str | None = None
     """Expected SHA-256 of the artifact; when set, a mismatch refuses to load it (pickles run code)."""
+
+    jvm_xmx: str = Field(default="256m", pattern=r"^[0-9]+[kKmMgG]?$")
+    """Maximum Java heap of the in-process JVM that scores H2O-3 MOJOs (the JVM default grows to GBs)."""
+
+    mojo_threads: int = Field(default=2, ge=1)
+    """Threads the H2O-3 batch helper splits a large batch over (2,000+ rows per thread)."""
+
+    genmodel_jar: Path | None = None
+    """A slim H2O genmodel jar (`python -m runtimes.jars OUT.jar`); unset = derived from the `h2o` package."""
 
     scoring_threads: int = Field(default=4, ge=1)
     """Batches scored at once per worker; larger batches wait for a slot off the event loop."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -139,6 +140,9 @@ class LoadOptions:
 
     runtime: str | None = None
     expected_sha256: str | None = None
+    jvm_max_heap: str = "256m"
+    mojo_threads: int = 1
+    genmodel_jar: Path | None = None
 
 
 class ModelLoadError(Exception):

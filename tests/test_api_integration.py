@@ -48,19 +48,27 @@ def _credit_request(frame, **extra) -> dict:
 
 
 def test_readme_curl_scores_the_default_model(default_server):
+    """The README's curl, run as written, answers exactly what the README shows."""
+    readme = (REPO / "README.md").read_text()
     command = _readme_curl().replace("http://localhost:8080", default_server.url)
     output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
     body = json.loads(output)
+    shown = json.loads(re.search(r"```json\n(.*?)\n```", readme, re.S).group(1))
+    assert body == shown
     assert body["fields"] == ["cool_cond_y.3", "cool_cond_y.20", "cool_cond_y.100"]
-    assert len(body["score"]) == 1 and all(isinstance(v, str) for v in body["score"][0])
-    assert abs(sum(float(v) for v in body["score"][0]) - 1) < 1e-12
-    model = joblib.load(REPO / "models/hydraulic/cool_cond_y.joblib")
     request = json.loads(re.search(r"-d '(.*?)'", command, re.S).group(1))
     assert request["fields"] == README_CURL_FIELDS
+    assert abs(sum(float(v) for v in body["score"][0]) - 1) < 1e-12
+
+
+def test_default_model_over_http_equals_h2o_in_cluster_predict(default_server):
     import pandas as pd
 
-    frame = pd.DataFrame(request["rows"], columns=request["fields"]).astype(float)
-    np.testing.assert_allclose([float(v) for v in body["score"][0]], model.predict_proba(frame)[0], atol=1e-12)
+    rows = pd.read_csv(REPO / "models/hydraulic/cool_cond_y.input.csv", dtype=str, keep_default_na=False)
+    expected = pd.read_csv(REPO / "models/hydraulic/cool_cond_y.predict.csv").iloc[:, 1:].to_numpy()
+    with default_server.client() as client:
+        body = client.post("/model/score", json={"fields": list(rows.columns), "rows": rows.to_numpy().tolist()}).json()
+    assert np.abs(np.array(body["score"], dtype=float) - expected).max() <= 1e-9
 
 
 def test_probes_and_model_endpoints(default_server):
@@ -71,7 +79,7 @@ def test_probes_and_model_endpoints(default_server):
         live = client.get("/livez")
         assert (live.status_code, live.text) == (200, "OK")
         model_id = client.get("/model/id")
-        assert model_id.headers["content-type"].startswith("text/plain") and len(model_id.text) == 36
+        assert model_id.headers["content-type"].startswith("text/plain") and model_id.text
         assert client.get("/model/capabilities").json() == ["SCORE"]
         schema = client.get("/model/schema").json()
         assert schema["id"] == model_id.text
@@ -81,7 +89,8 @@ def test_probes_and_model_endpoints(default_server):
         }
         assert [f["name"] for f in schema["schema"]["inputFields"]] == README_CURL_FIELDS
         assert {f["dataType"] for f in schema["schema"]["inputFields"]} == {"Float64"}
-        assert schema["schema"]["targetFields"] == [{"name": "cool_cond_y", "dataType": "Int32"}]
+        assert schema["schema"]["targetFields"] == [{"name": "cool_cond_y", "dataType": "Str"}]
+        assert "H2O-3 gbm MOJO" in schema["description"]
         sample = client.get("/model/sample_request").json()
         assert sample == {"fields": README_CURL_FIELDS, "rows": [["0"] * 16]}
         scored = client.post("/model/score", json=sample)

@@ -112,7 +112,7 @@ def test_sha256_pin_refuses_a_changed_artifact_before_unpickling(tmp_path):
 def test_sha256_pin_accepts_the_right_hash(default_model):
     digest = hashlib.sha256(default_model.read_bytes()).hexdigest()
     scorer = load_scorer(default_model, LoadOptions(expected_sha256=digest.upper()))
-    assert scorer.info.runtime == "pickle"
+    assert scorer.info.runtime == "h2o3_mojo"
 
 
 def test_folder_digest_and_stable_id_change_with_content(tmp_path):

