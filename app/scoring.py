@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import anyio
 import numpy as np
-import pandas as pd
 
 from app.errors import ApiError, BadRequest, ModelFailed
 from app.schemas import ContributionRequest, MediaScoreRequest, ScoreRequest
@@ -31,7 +30,7 @@ from app.tables import (
     sample_request,
     to_frame,
 )
-from runtimes.base import Capability, Contributions, InputError, Scorer, ShapleyKind
+from runtimes.base import Capability, Contributions, Frame, InputError, Scorer, ShapleyKind
 
 log = logging.getLogger("scorer")
 T = TypeVar("T")
@@ -74,10 +73,10 @@ class ScoringService:
         plan = output_plan(request.fields, request.include_fields_in_output, request.id_field)
         frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
         result = self._call(lambda: self.scorer.score(frame, intervals=request.request_prediction_intervals))
-        predictions = self._checked(result.predictions, len(frame), len(self.schema.outputs), "predictions")
+        predictions = self._checked(result.predictions, frame.rows, len(self.schema.outputs), "predictions")
         contributions = self._contributions(frame, kind) if kind else None
 
-        out_columns = [generated_ids(len(frame)) if i == GENERATED_ID else echo_column(columns[i]) for i in plan]
+        out_columns = [generated_ids(frame.rows) if i == GENERATED_ID else echo_column(columns[i]) for i in plan]
         out_columns += format_numbers(predictions)
         body: dict[str, Any] = {"id": self.model_id}
         if not request.no_field_names_in_output:
@@ -86,7 +85,7 @@ class ScoringService:
         if contributions is not None:
             body["featureShapleyContributions"] = contributions
         if request.request_prediction_intervals:
-            bounds = self._checked(result.intervals, len(frame), 2, "prediction intervals")
+            bounds = self._checked(result.intervals, frame.rows, 2, "prediction intervals")
             target = self.schema.target_name
             body["predictionIntervals"] = {
                 "fields": [f"{target}.lower", f"{target}.upper"],
@@ -139,12 +138,12 @@ class ScoringService:
             },
         }
 
-    def _contributions(self, frame: pd.DataFrame, kind: ShapleyKind) -> dict[str, Any]:
+    def _contributions(self, frame: Frame, kind: ShapleyKind) -> dict[str, Any]:
         result: Contributions = self._call(lambda: self.scorer.contributions(frame, kind))
         width = len(result.features)
         groups = []
         for group in result.groups:
-            values = self._checked(group.values, len(frame), width, "Shapley contributions")
+            values = self._checked(group.values, frame.rows, width, "Shapley contributions")
             entry: dict[str, Any] = {"contributions": assemble_rows(format_numbers(values))}
             if group.output_group is not None:
                 entry = {"outputGroup": group.output_group, **entry}

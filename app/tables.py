@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from app.errors import BadRequest, PayloadTooLarge
-from runtimes.base import DataType, Field, ModelSchema
+from runtimes.base import DataType, Field, Frame, ModelSchema
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MEDIA_CELLS = _SCALARS | {bytes}
@@ -130,7 +130,7 @@ def to_frame(
     rows: list[list[Any]],
     schema: ModelSchema,
     options: ReadOptions,
-) -> tuple[pd.DataFrame, list[tuple[Any, ...]]]:
+) -> tuple[Frame, list[tuple[Any, ...]]]:
     """The model's typed input frame, and the transposed request columns for echoing."""
     columns = list(zip(*rows, strict=True))
     position = {name: i for i, name in enumerate(fields)}
@@ -139,7 +139,7 @@ def to_frame(
         field.name: _read_column(field, columns[position[field.name]], options, field.name in media)
         for field in schema.inputs
     }
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)), copy=False), columns
+    return Frame(data, len(rows)), columns
 
 
 def echo_column(column: Sequence[Any]) -> list[str]:
@@ -184,7 +184,7 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def _read_column(field: Field, column: tuple[Any, ...], options: ReadOptions, is_media: bool) -> Any:
+def _read_column(field: Field, column: tuple[Any, ...], options: ReadOptions, is_media: bool) -> np.ndarray:
     kinds = set(map(type, column))
     allowed = _MEDIA_CELLS if is_media else _SCALARS
     if not kinds <= allowed:
@@ -193,18 +193,30 @@ def _read_column(field: Field, column: tuple[Any, ...], options: ReadOptions, is
     if field.data_type.is_numeric:
         return _read_numbers(field.name, column, kinds, options)
     if is_media:
-        return pd.Series(_read_media(field.name, column, options), dtype=object)
+        return _objects(_read_media(field.name, column, options))
     if field.data_type is DataType.BOOL:
-        return pd.Series(_read_bools(field.name, column, options), dtype=object)
+        return _objects(_read_bools(field.name, column, options))
     if field.data_type is DataType.TIME64:
         return _read_times(field.name, column, options)
-    return pd.Series(_read_texts(field, column, options), dtype=object)
+    return _objects(_read_texts(field, column, options))
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def _read_numbers(name: str, column: tuple[Any, ...], kinds: set[type], options: ReadOptions) -> np.ndarray:
-    if bool not in kinds and type(None) not in kinds and options.numeric_fast_path:
-        try:
-            return np.array(column, dtype=np.float64)
+    if bool not in kinds and options.numeric_fast_path:
+        if type(None) not in kinds:
+            try:
+                return np.array(column, dtype=np.float64)
+            except (ValueError, OverflowError):
+                pass
+        missing = options.missing
+        try:  # missing tokens mapped first; numpy still parses the numbers
+            return np.array([np.nan if v is None or v in missing else v for v in column], dtype=np.float64)
         except (ValueError, OverflowError):
             pass
     values = np.empty(len(column), dtype=np.float64)
@@ -252,12 +264,12 @@ def _read_bools(name: str, column: tuple[Any, ...], options: ReadOptions) -> lis
     return values
 
 
-def _read_times(name: str, column: tuple[Any, ...], options: ReadOptions) -> pd.Series:
+def _read_times(name: str, column: tuple[Any, ...], options: ReadOptions) -> np.ndarray:
     texts = [None if v is None or cell_text(v) in options.missing else cell_text(v) for v in column]
-    parsed = pd.to_datetime(pd.Series(texts, dtype=object), errors="coerce", format="mixed")
-    bad = parsed.isna() & pd.Series([t is not None for t in texts])
+    parsed = pd.to_datetime(pd.Series(texts, dtype=object), errors="coerce", format="mixed").to_numpy()
+    bad = np.isnat(parsed) & np.array([t is not None for t in texts])
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero(bad)[0])
         raise BadRequest(f"Field '{name}' in row {row} has the value {_quote(texts[row])}, which is not a date-time.")
     return parsed
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,44 @@ class ModelSchema:
         return self.targets[0].name if self.targets else "target"
 
 
+class Frame(Mapping[str, np.ndarray]):
+    """The model's input batch: one numpy column per input field, in any order.
+
+    Numbers are float64 (NaN = missing); text, booleans and media are object arrays (None =
+    missing, media as bytes); date-times are datetime64. A plain mapping of columns rather than a
+    DataFrame because building a DataFrame costs more than scoring one row with a MOJO; runtimes
+    that want pandas call `to_pandas()`, built once per batch.
+    """
+
+    __slots__ = ("_columns", "_pandas", "rows")
+
+    def __init__(self, columns: Mapping[str, np.ndarray], rows: int) -> None:
+        self._columns = dict(columns)
+        self._pandas: pd.DataFrame | None = None
+        self.rows = rows
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._columns[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns)
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> Frame:
+        indices = np.asarray(rows, dtype=np.intp)
+        return Frame({name: column[indices] for name, column in self._columns.items()}, len(indices))
+
+    def to_pandas(self) -> pd.DataFrame:
+        if self._pandas is None:
+            self._pandas = pd.DataFrame(
+                {name: pd.Series(column, dtype=column.dtype, copy=False) for name, column in self._columns.items()},
+                copy=False,
+            )
+        return self._pandas
+
+
 @dataclass(frozen=True)
 class ScoreResult:
     """Predictions as a float64 matrix, one column per schema output (NaN = no prediction).
@@ -161,9 +200,9 @@ class Scorer(ABC):
     info: ModelInfo
 
     @abstractmethod
-    def score(self, frame: pd.DataFrame, *, intervals: bool = False) -> ScoreResult:
+    def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         """Score a batch; `frame` holds exactly `schema.inputs`, typed by the schema."""
 
-    def contributions(self, frame: pd.DataFrame, kind: ShapleyKind) -> Contributions:
+    def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
         """Shapley contributions; only called when `kind.capability` is in `capabilities`."""
         raise NotImplementedError(f"{type(self).__name__} does not compute contributions")

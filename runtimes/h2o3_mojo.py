@@ -26,6 +26,7 @@ from runtimes.base import (
     Contributions,
     DataType,
     Field,
+    Frame,
     LoadOptions,
     ModelInfo,
     ModelLoadError,
@@ -45,6 +46,7 @@ _SCORING_TYPES = {
     "Ordinal": ScoringType.CLASSIFICATION,
 }
 _MIN_ROWS_PER_THREAD = 2000
+_VECTORISED_LOOKUP_ROWS = 256  # below this, a dict lookup per cell beats pandas' fixed cost
 
 
 class H2O3MojoScorer(Scorer):
@@ -65,19 +67,17 @@ class H2O3MojoScorer(Scorer):
         if model.getOffsetName() is not None:
             raise ModelLoadError(f"{path} needs an offset column ({model.getOffsetName()}), which is not supported.")
         self._model = model
-        # In-cluster H2O gives an unseen level an out-of-range index; trees send it down the NA
-        # branch (so it scores as missing) but TreeSHAP attributes it differently from NaN.
         self._features = [str(name) for name in list(model.getNames())[: int(model.nfeatures())]]
         domains = model.getDomainValues()
-        self._domains = [
-            None if d is None else pd.Index([str(v) for v in d]) for d in list(domains)[: len(self._features)]
-        ]
+        levels = [None if d is None else [str(v) for v in d] for d in list(domains)[: len(self._features)]]
+        self._codes = [None if d is None else {level: float(i) for i, level in enumerate(d)} for d in levels]
+        self._indexes = [None if d is None else pd.Index(d) for d in levels]
         threads = options.mojo_threads or 1
         self._batch = jpype.JClass("ai.scoringruntime.BatchScorer")(
             model, len(self._features), threads, _MIN_ROWS_PER_THREAD
         )
         self._preds_size = int(self._batch.predsSize())
-        self.schema = _schema(model, category, self._features, self._domains)
+        self.schema = _schema(model, category, self._features, levels)
         self._prediction_columns = slice(0, 1) if category == "Regression" else slice(1, None)
         self._contribution_names = [str(n) for n in self._batch.contributionNames()][:-1]  # the last is the bias
         explains = bool(self._contribution_names) and category in {"Regression", "Binomial"}
@@ -98,9 +98,9 @@ class H2O3MojoScorer(Scorer):
             ),
         )
 
-    def score(self, frame: pd.DataFrame, *, intervals: bool = False) -> ScoreResult:
+    def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         matrix = self._encode(frame)
-        if len(matrix) == 1:
+        if frame.rows == 1:
             preds = self._JDouble(self._preds_size)
             self._model.score0(self._JDouble(matrix[0]), preds)
             raw = np.array(preds, dtype=np.float64).reshape(1, -1)
@@ -109,7 +109,7 @@ class H2O3MojoScorer(Scorer):
             raw = np.array(flat, dtype=np.float64).reshape(len(matrix), self._preds_size)
         return ScoreResult(predictions=np.ascontiguousarray(raw[:, self._prediction_columns]))
 
-    def contributions(self, frame: pd.DataFrame, kind: ShapleyKind) -> Contributions:
+    def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
         matrix = self._encode(frame)
         width = len(self._contribution_names) + 1
         flat = self._batch.contributions(self._JDouble(matrix.ravel()), len(matrix))
@@ -122,17 +122,19 @@ class H2O3MojoScorer(Scorer):
         features = (*tuple(f"contrib_{n}" for n in names), "contrib_bias")
         return Contributions(features=features, groups=(ContributionGroup(values),))
 
-    def _encode(self, frame: pd.DataFrame) -> np.ndarray:
+    def _encode(self, frame: Frame) -> np.ndarray:
         """The MOJO's input matrix: its feature order, levels as domain indices, missing as NaN."""
-        matrix = np.empty((len(frame), len(self._features)), dtype=np.float64)
-        for index, (name, domain) in enumerate(zip(self._features, self._domains, strict=True)):
+        matrix = np.empty((frame.rows, len(self._features)), dtype=np.float64)
+        for index, (name, codes) in enumerate(zip(self._features, self._codes, strict=True)):
             column = frame[name]
-            if domain is None:
-                matrix[:, index] = column.to_numpy(dtype=np.float64)
+            if codes is None:
+                matrix[:, index] = column
+            elif frame.rows < _VECTORISED_LOOKUP_ROWS:
+                matrix[:, index] = [codes.get(value, np.nan) for value in column]
             else:
-                codes = domain.get_indexer(column).astype(np.float64)
-                codes[codes < 0] = np.nan  # missing, and any level the model never saw
-                matrix[:, index] = codes
+                indices = self._indexes[index].get_indexer(column).astype(np.float64)
+                indices[indices < 0] = np.nan  # missing, and any level the model never saw
+                matrix[:, index] = indices
         return matrix
 
 

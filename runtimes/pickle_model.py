@@ -17,6 +17,7 @@ from runtimes.base import (
     Capability,
     DataType,
     Field,
+    Frame,
     LoadOptions,
     ModelInfo,
     ModelLoadError,
@@ -55,21 +56,21 @@ class PickleScorer(Scorer):
             artifact_id=stable_id(path),
         )
 
-    def score(self, frame: pd.DataFrame, *, intervals: bool = False) -> ScoreResult:
+    def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         features = self._model_frame(frame)
         if self._classes is not None:
             predictions = np.asarray(self.estimator.predict_proba(features), dtype=np.float64)
         else:
-            predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(len(frame), -1)
+            predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(frame.rows, -1)
         return ScoreResult(predictions=predictions)
 
-    def _model_frame(self, frame: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+    def _model_frame(self, frame: Frame) -> pd.DataFrame | np.ndarray:
         """The frame in training column order, with categorical text mapped to the fitted level objects.
 
         An encoder fitted on integer codes does not recognise the text "2", so the cell is turned
         back into the level it was fitted with; a model fitted on an array gets an array.
         """
-        features = frame.loc[:, list(self._columns)]
+        features = frame.to_pandas().loc[:, list(self._columns)]
         for name, mapping in self._native_levels.items():
             features[name] = features[name].map(mapping).astype(object)
         return features if self._named_inputs else features.to_numpy()

@@ -15,7 +15,7 @@ import pytest
 from app.settings import DEFAULT_MISSING_VALUES
 from app.tables import ReadOptions, to_frame
 from runtimes import load_scorer
-from runtimes.base import Capability, DataType, LoadOptions, ModelLoadError, ScoringType, ShapleyKind
+from runtimes.base import Capability, DataType, Frame, LoadOptions, ModelLoadError, ScoringType, ShapleyKind
 from tests.server_process import REPO
 
 FIXTURES = REPO / "tests" / "fixtures" / "h2o"
@@ -36,7 +36,7 @@ def _truth(name: str, kind: str) -> pd.DataFrame:
     )
 
 
-def _frame(scorer, name: str) -> pd.DataFrame:
+def _frame(scorer, name: str) -> Frame:
     rows = _truth(name, "input")
     frame, _ = to_frame(list(rows.columns), rows.to_numpy().tolist(), scorer.schema, OPTIONS)
     return frame
@@ -62,14 +62,14 @@ def test_predictions_equal_h2o_in_cluster_predict(scorers, name):
     got = scorer.score(frame).predictions
     assert got.shape == expected.shape
     assert np.abs(got - expected.to_numpy()).max() <= 1e-9
-    single = np.vstack([scorer.score(frame.iloc[[i]]).predictions for i in range(5)])
+    single = np.vstack([scorer.score(frame.take([i])).predictions for i in range(5)])
     np.testing.assert_array_equal(single, got[:5])
 
 
 EXPLAINED = [n for n in [*MATRIX, *EXAMPLES] if "multinomial" not in n and "glm" not in n and n != "cool_cond_y"]
 
 
-def _margin(scorer, frame: pd.DataFrame, name: str) -> np.ndarray:
+def _margin(scorer, frame: Frame, name: str) -> np.ndarray:
     """What H2O explains: the value for regression, the log-odds for GBM/XGBoost, p1 for DRF."""
     predictions = scorer.score(frame).predictions
     if scorer.schema.scoring_type is ScoringType.REGRESSION:
@@ -191,7 +191,7 @@ def test_swapped_request_columns_cannot_swap_model_inputs(scorers):
 def test_large_batches_use_the_thread_pool_and_agree(scorers):
     scorer = load_scorer(_artifact("gbm_binomial"), LoadOptions(mojo_threads=2))
     frame = _frame(scorer, "gbm_binomial")
-    big = pd.concat([frame] * 30, ignore_index=True)  # 6,000 rows: three tasks of 2,000
+    big = frame.take(np.tile(np.arange(frame.rows), 30))  # 6,000 rows: three tasks of 2,000
     expected = np.tile(scorer.score(frame).predictions, (30, 1))
     np.testing.assert_array_equal(scorer.score(big).predictions, expected)
 

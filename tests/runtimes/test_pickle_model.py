@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from app.settings import DEFAULT_MISSING_VALUES
 from app.tables import ReadOptions, to_frame
 from runtimes import load_scorer
-from runtimes.base import Capability, DataType, ModelLoadError, ScoringType
+from runtimes.base import Capability, DataType, Frame, ModelLoadError, ScoringType
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
 
 OPTIONS = ReadOptions(frozenset(DEFAULT_MISSING_VALUES))
@@ -119,8 +119,8 @@ def test_model_without_feature_names_needs_a_sidecar(tmp_path):
         load_scorer(artifact)
     (tmp_path / "bare.pkl.schema.json").write_text(json.dumps({"inputFields": [{"name": "x", "dataType": "Float64"}]}))
     scorer = load_scorer(artifact)
-    frame = pd.DataFrame({"x": [0.0, 3.0]})
-    np.testing.assert_allclose(scorer.score(frame).predictions, model.predict_proba(frame.to_numpy()))
+    frame = Frame({"x": np.array([0.0, 3.0])}, rows=2)
+    np.testing.assert_allclose(scorer.score(frame).predictions, model.predict_proba(np.array([[0.0], [3.0]])))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,83 @@
+"""Shared pieces of the benchmarks: a real server process, wrk runs, timed requests, RSS.
+
+Every load goes to 127.0.0.1 only, in bounded runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.server_process import ServerProcess, start_server
+
+WRK_SCRIPT = """wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [==[{body}]==]
+"""
+
+
+def serve(model: Path, *args: str, env: dict[str, str] | None = None) -> tuple[ServerProcess, float]:
+    """Start a server; returns it and the seconds from process start to `/readyz` = Ready."""
+    logs = Path(tempfile.mkdtemp(prefix="bench-"))
+    started = time.perf_counter()
+    server = start_server(model, logs, *args, env=env)
+    while httpx.get(f"{server.url}/readyz").status_code != 200:
+        time.sleep(0.01)
+    return server, time.perf_counter() - started
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (the workers), in MB."""
+    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
+    total = 0
+    for each in pids:
+        status = Path(f"/proc/{each}/status").read_text()
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total / 1024
+
+
+def wrk(url: str, body: dict, connections: int, seconds: int = 10) -> dict[str, float]:
+    """A bounded wrk run POSTing `body`; requests/s and latency percentiles in ms."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
+    threads = min(connections, 2)
+    output = subprocess.run(
+        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
+    for label in ("50", "99"):
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output).groups()
+        result[f"p{label}_ms"] = float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    result["errors"] = float(errors.group(1)) if errors else 0.0
+    return result
+
+
+def timed_posts(url: str, body: dict, repeat: int) -> list[float]:
+    """Seconds per request over one keep-alive connection (after warm-up); the body is encoded
+    once, so the client's own JSON encoding is not timed."""
+    content = json.dumps(body).encode()
+    headers = {"content-type": "application/json"}
+    with httpx.Client(timeout=120) as client:
+        for _ in range(3):
+            client.post(url, content=content, headers=headers).raise_for_status()
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            client.post(url, content=content, headers=headers).raise_for_status()
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def median_ms(times: list[float]) -> float:
+    return statistics.median(times) * 1e3
