@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 from typing import NamedTuple
 
-from runtimes.artifacts import detect_runtime, sha256_of
+from runtimes.artifacts import detect_runtime, sha256_of, single_artifact_in
 from runtimes.base import LoadOptions, ModelLoadError, Scorer
 
 
@@ -73,6 +73,7 @@ def load_adapter(name: str) -> type[Scorer]:
 def load_scorer(path: Path, options: LoadOptions | None = None) -> Scorer:
     """Detect, verify and load an artifact; every failure is a `ModelLoadError` sentence."""
     options = options or LoadOptions()
+    path = single_artifact_in(path) or path
     name = resolve_runtime(path, options)
     verify_sha256(path, options.expected_sha256)
     adapter = load_adapter(name)

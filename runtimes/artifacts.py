@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib"})
+ARTIFACT_SUFFIXES = PICKLE_SUFFIXES | {".zip", ".mojo"}
 _CHUNK = 1 << 20
 
 
@@ -29,6 +30,15 @@ def sha256_of(path: Path) -> str:
 def stable_id(path: Path) -> str:
     """A UUID-shaped id derived from the artifact's bytes, for artifacts that carry none."""
     return str(uuid.UUID(bytes=bytes.fromhex(sha256_of(path))[:16]))
+
+
+def single_artifact_in(folder: Path) -> Path | None:
+    """A folder that is not itself a model but holds exactly one artifact file (e.g. a volume
+    mounted at /models) stands for that file."""
+    if not folder.is_dir() or detect_runtime(folder) is not None:
+        return None
+    found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTIFACT_SUFFIXES]
+    return found[0] if len(found) == 1 else None
 
 
 def detect_runtime(path: Path) -> str | None:

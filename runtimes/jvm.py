@@ -56,6 +56,7 @@ def ensure_jvm(classpath: tuple[Path, ...], max_heap: str) -> None:
             str(libjvm(home)),
             f"-Xmx{max_heap}",
             "-XX:+UseSerialGC",
+            "-XX:-UsePerfData",  # no hsperfdata files: the root filesystem may be read-only
             "-Djava.awt.headless=true",
             "--enable-native-access=ALL-UNNAMED",
             classpath=list(wanted),

@@ -80,8 +80,14 @@ def _unpickle(path: Path) -> Any:
     try:
         return joblib.load(path)
     except ModuleNotFoundError as exc:
+        package = (exc.name or "").split(".")[0]
+        hint = (
+            "pip install 'scoring-runtime[sklearn]'"
+            if package == "sklearn"
+            else f"install the package that provides '{package}'"
+        )
         raise ModelLoadError(
-            f"Unpickling {path} needs the Python package '{exc.name}', which is not installed."
+            f"Unpickling {path} needs the Python package '{package}', which is not installed; {hint}."
         ) from exc
     except Exception as exc:
         raise ModelLoadError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}).") from exc

@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 scripts/install.sh all,dev
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+if [ -d ../shared/tools/container-check ] && [ -z "${SKIP_IMAGE_CHECK:-}" ]; then
+  scripts/image-check.sh h2o
+else
+  echo "test: container image and Helm checks skipped (no ../shared/tools/container-check, or SKIP_IMAGE_CHECK set)"
+fi
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?

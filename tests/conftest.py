@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from app.settings import BUNDLED_MODEL, Settings
 from tests import model_builders
-from tests.server_process import ServerProcess, start_server
+from tests.server_process import ExternalServer, ServerProcess, start_server
 
 
 @pytest.fixture(scope="session")
@@ -52,8 +53,12 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def default_server(server_logs: Path) -> Iterator[ServerProcess]:
-    """`scorer serve` with no MODEL: the bundled default model, as the README runs it."""
+def default_server(server_logs: Path) -> Iterator[ServerProcess | ExternalServer]:
+    """`scorer serve` with no MODEL: the bundled default model, as the README runs it; or the
+    server at `SCORER_EXTERNAL_URL` (scripts/image-check.sh points it at the container)."""
+    if os.environ.get("SCORER_EXTERNAL_URL"):
+        yield ExternalServer(os.environ["SCORER_EXTERNAL_URL"].rstrip("/"))
+        return
     server = start_server(None, server_logs)
     yield server
     server.stop()

@@ -45,6 +45,16 @@ class ServerProcess:
         return self.process.returncode
 
 
+@dataclass
+class ExternalServer:
+    """A server this test run did not start (a container), driven over HTTP all the same."""
+
+    url: str
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=60, **kwargs)
+
+
 def start_server(
     model: Path | None,
     log_dir: Path,

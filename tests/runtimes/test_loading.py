@@ -122,3 +122,13 @@ def test_folder_digest_and_stable_id_change_with_content(tmp_path):
     (tmp_path / "a").write_text("2")
     assert sha256_of(tmp_path) != first and stable_id(tmp_path) != first_id
     assert len(first_id) == 36
+
+
+def test_a_folder_holding_one_artifact_stands_for_it(tmp_path, default_model):
+    import shutil
+
+    shutil.copy(default_model, tmp_path / default_model.name)
+    assert load_scorer(tmp_path).info.name == "cool_cond_y"
+    (tmp_path / "other.pkl").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match="is not a model artifact"):
+        load_scorer(tmp_path)

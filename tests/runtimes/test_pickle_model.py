@@ -132,3 +132,12 @@ def test_unusable_pickles_are_load_errors(tmp_path, content, fragment):
     artifact.write_bytes(content)
     with pytest.raises(ModelLoadError, match=fragment):
         load_scorer(artifact)
+
+
+def test_a_pickle_needing_a_missing_package_names_it(tmp_path):
+    artifact = tmp_path / "m.pkl"
+    artifact.write_bytes(
+        b"\x80\x04\x95\x1a\x00\x00\x00\x00\x00\x00\x00\x8c\x0enot_a_module_x\x94\x8c\x03Cls\x94\x93\x94."
+    )
+    with pytest.raises(ModelLoadError, match="needs the Python package 'not_a_module_x', which is not installed"):
+        load_scorer(artifact)

@@ -1,0 +1,97 @@
+"""The bundled default model as the README serves it: `scorer serve` with no MODEL.
+
+With `SCORER_EXTERNAL_URL` set, the same tests drive that server instead (the container image check).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.http_assertions import assert_error
+from tests.server_process import REPO
+
+pytestmark = pytest.mark.integration
+
+README_CURL_FIELDS = [
+    "psa_bar", "psb_bar", "psc_bar", "psd_bar", "pse_bar", "psf_bar", "fsa_vol_flow", "fsb_vol_flow",
+    "tsa_temp", "tsb_temp", "tsc_temp", "tsd_temp", "pump_eff", "vs_vib", "cool_pwr_pct", "eff_fact_pct",
+]  # fmt: skip
+
+
+def _readme_curl() -> str:
+    readme = (REPO / "README.md").read_text()
+    match = re.search(r"```bash\n(curl -s -X POST .*?/model/score.*?)\n```", readme, re.S)
+    assert match, "the README's scoring curl example is missing"
+    return match.group(1)
+
+
+def test_readme_curl_scores_the_default_model(default_server):
+    """The README's curl, run as written, answers exactly what the README shows."""
+    readme = (REPO / "README.md").read_text()
+    command = _readme_curl().replace("http://localhost:8080", default_server.url)
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
+    body = json.loads(output)
+    shown = json.loads(re.search(r"```json\n(.*?)\n```", readme, re.S).group(1))
+    assert body == shown
+    assert body["fields"] == ["cool_cond_y.3", "cool_cond_y.20", "cool_cond_y.100"]
+    request = json.loads(re.search(r"-d '(.*?)'", command, re.S).group(1))
+    assert request["fields"] == README_CURL_FIELDS
+    assert abs(sum(float(v) for v in body["score"][0]) - 1) < 1e-12
+
+
+def test_default_model_over_http_equals_h2o_in_cluster_predict(default_server):
+    rows = pd.read_csv(REPO / "models/hydraulic/cool_cond_y.input.csv", dtype=str, keep_default_na=False)
+    expected = pd.read_csv(REPO / "models/hydraulic/cool_cond_y.predict.csv").iloc[:, 1:].to_numpy()
+    with default_server.client() as client:
+        body = client.post("/model/score", json={"fields": list(rows.columns), "rows": rows.to_numpy().tolist()}).json()
+    assert np.abs(np.array(body["score"], dtype=float) - expected).max() <= 1e-9
+
+
+def test_probes_and_model_endpoints(default_server):
+    with default_server.client() as client:
+        ready = client.get("/readyz")
+        assert (ready.status_code, ready.text) == (200, "Ready")
+        assert ready.headers["content-type"].startswith("text/plain")
+        live = client.get("/livez")
+        assert (live.status_code, live.text) == (200, "OK")
+        model_id = client.get("/model/id")
+        assert model_id.headers["content-type"].startswith("text/plain") and model_id.text
+        assert client.get("/model/capabilities").json() == ["SCORE"]
+        schema = client.get("/model/schema").json()
+        assert schema["id"] == model_id.text
+        assert schema["properties"] == {
+            "scoringType": "CLASSIFICATION",
+            "scoringResponLabels": ["3", "20", "100"],
+        }
+        assert [f["name"] for f in schema["schema"]["inputFields"]] == README_CURL_FIELDS
+        assert {f["dataType"] for f in schema["schema"]["inputFields"]} == {"Float64"}
+        assert schema["schema"]["targetFields"] == [{"name": "cool_cond_y", "dataType": "Str"}]
+        assert "H2O-3 gbm MOJO" in schema["description"]
+        sample = client.get("/model/sample_request").json()
+        assert sample == {"fields": README_CURL_FIELDS, "rows": [["0"] * 16]}
+        scored = client.post("/model/score", json=sample)
+        assert scored.status_code == 200 and scored.json()["id"] == model_id.text
+
+
+def test_metrics_count_requests_latency_and_rows(default_server):
+    with default_server.client() as client:
+        sample = client.get("/model/sample_request").json()
+        client.post("/model/score", json={**sample, "rows": sample["rows"] * 7})
+        client.post("/model/score", content=b"{", headers={"content-type": "application/json"})
+        text = client.get("/metrics").text
+    assert re.search(r'scorer_requests_total\{route="/model/score",status="200"\} [1-9]', text)
+    assert re.search(r'scorer_requests_total\{route="/model/score",status="400"\} [1-9]', text)
+    assert 'scorer_request_duration_seconds_bucket{le="0.005",route="/model/score"}' in text
+    rows = float(re.search(r"^scorer_rows_scored_total (\S+)$", text, re.M).group(1))
+    assert rows >= 7
+
+
+def test_score_file_is_disabled_without_a_directory(default_server):
+    with default_server.client() as client:
+        assert_error(client.get("/model/score", params={"file": "x.csv"}), 404, "SCORER_SCORE_FILE_DIR")
