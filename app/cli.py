@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import logging.config
 import multiprocessing
 import os
 import sys
@@ -14,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
-from app.errors import ApiError
+from app.errors import ApiError, ConfigError
 from app.main import create_app, load_model
+from app.observability import logging_config
 from app.schemas import ScoreRequest
 from app.scoring import ScoringService
 from app.settings import Settings
@@ -31,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ModelLoadError as exc:
+    except (ModelLoadError, ConfigError) as exc:
         print(f"scorer: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE_MODEL
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"scorer: setting {'.'.join(map(str, first['loc']))}: {first['msg']}.", file=sys.stderr)
         return EXIT_UNUSABLE_MODEL
     except ApiError as exc:
         print(f"scorer: {exc.detail}", file=sys.stderr)
@@ -76,11 +83,13 @@ def _serve(args: argparse.Namespace) -> int:
 
     overrides = {name: getattr(args, name) for name in _SERVE_OPTIONS if getattr(args, name) is not None}
     settings = Settings(**overrides)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log_config = logging_config(settings.log_level)
+    logging.config.dictConfig(log_config)
     common: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level,
+        "log_config": log_config,
         "access_log": settings.access_log,
         "timeout_graceful_shutdown": 30,
     }

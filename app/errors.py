@@ -14,10 +14,15 @@ from app.responses import JsonResponse
 log = logging.getLogger("scorer")
 
 
+class ConfigError(Exception):
+    """The server's configuration cannot work; the message is one sentence for the operator."""
+
+
 class ApiError(Exception):
     """An error answered to the client; `detail` is one sentence it can act on."""
 
     status = 500
+    headers: dict[str, str] | None = None
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -30,6 +35,7 @@ class BadRequest(ApiError):
 
 class Unauthorized(ApiError):
     status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class NotFound(ApiError):
@@ -50,6 +56,11 @@ class ModelFailed(ApiError):
 
 class NotReady(ApiError):
     status = 503
+
+
+class Overloaded(ApiError):
+    status = 503
+    headers = {"Retry-After": "1"}
 
 
 _STATUS_SENTENCES = {
@@ -97,14 +108,21 @@ def _location(loc: list[object]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Every failure path ends here, so no handler is ever copied and no stack trace leaks."""
 
+    def count(request: Request, kind: str) -> None:
+        metrics = getattr(request.app.state, "metrics", None)
+        if metrics is not None:
+            metrics.failures.labels(kind).inc()
+
     async def on_api_error(request: Request, exc: ApiError) -> JsonResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_response(exc.status, exc.detail, headers)
+        count(request, type(exc).__name__)
+        return error_response(exc.status, exc.detail, exc.headers)
 
     async def on_validation(request: Request, exc: RequestValidationError) -> JsonResponse:
+        count(request, "BadRequest")
         return error_response(400, validation_sentence(list(exc.errors())))
 
     async def on_pydantic(request: Request, exc: ValidationError) -> JsonResponse:
+        count(request, "BadRequest")
         return error_response(400, validation_sentence(exc.errors()))
 
     async def on_http(request: Request, exc: StarletteHTTPException) -> JsonResponse:
@@ -114,6 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, detail, getattr(exc, "headers", None))
 
     async def on_unexpected(request: Request, exc: Exception) -> JsonResponse:
+        count(request, "InternalError")
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "The server failed to handle this request.")
 

@@ -13,9 +13,11 @@ from fastapi import FastAPI
 
 from app.errors import install_error_handlers
 from app.limits import BodyLimitMiddleware
-from app.metrics import Metrics, MetricsMiddleware
+from app.metrics import Metrics
+from app.observability import RequestObserver
 from app.routes import build_router
 from app.scoring import ScoringService
+from app.security import build_verifiers
 from app.settings import Settings
 from runtimes import load_scorer
 from runtimes.base import LoadOptions, Scorer
@@ -64,14 +66,15 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.verifiers = build_verifiers(settings)
     app.state.ready = False
     install_error_handlers(app)
-    router = build_router()
+    router = build_router(protect_metrics=settings.metrics_auth)
     app.include_router(router)
     if settings.path_prefix:
         app.include_router(router, prefix=settings.path_prefix, include_in_schema=False)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestObserver, metrics=metrics, log_payloads=settings.log_payloads)
     return app
 
 

@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests by route and status, latency, rows scored, load time.
+"""Prometheus metrics: requests by route and status, latency, rows scored, model failures, load time.
 
 Each app owns its registry (no module-global state); with several workers the values live in
 `PROMETHEUS_MULTIPROC_DIR`, which the CLI sets, and are summed across workers when scraped.
@@ -7,11 +7,9 @@ Each app owns its registry (no module-global state); with several workers the va
 from __future__ import annotations
 
 import os
-import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -30,6 +28,9 @@ class Metrics:
             registry=self.registry,
         )
         self.rows = Counter("scorer_rows_scored", "Rows scored.", registry=self.registry)
+        self.failures = Counter(
+            "scorer_scoring_errors", "Failed scoring requests by kind.", ["kind"], registry=self.registry
+        )
         self.load_seconds = Gauge(
             "scorer_model_load_seconds",
             "Seconds the model took to load.",
@@ -43,32 +44,3 @@ class Metrics:
             MultiProcessCollector(registry)
             return generate_latest(registry)
         return generate_latest(self.registry)
-
-
-class MetricsMiddleware:
-    """Counts every request under its route template, so ids in paths cannot explode labels."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def recording_send(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, recording_send)
-        finally:
-            route = scope.get("route")
-            name = getattr(route, "path", "unmatched")
-            self.metrics.requests.labels(name, str(status)).inc()
-            self.metrics.latency.labels(name).observe(time.perf_counter() - start)

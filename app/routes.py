@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.bodies import json_body, media_body
@@ -21,6 +21,7 @@ from app.schemas import (
 )
 from app.score_files import read_csv_table, resolve_score_file
 from app.scoring import ScoringService
+from app.security import require_credentials
 from app.settings import Settings
 
 _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 413, 415, 500, 503)}
@@ -74,11 +75,16 @@ async def sample_request(request: Request) -> JsonResponse:
     return JsonResponse(_service(request).sample_request())
 
 
+def _scored(request: Request, rows: int) -> None:
+    request.state.rows = rows
+    request.app.state.metrics.rows.inc(rows)
+
+
 async def score(request: Request) -> JsonResponse:
     service = _service(request)
     score_request = await json_body(request, ScoreRequest)
     body = await service.run(lambda: service.score(score_request), len(score_request.rows))
-    request.app.state.metrics.rows.inc(len(score_request.rows))
+    _scored(request, len(score_request.rows))
     return JsonResponse(body)
 
 
@@ -90,7 +96,7 @@ async def score_file(
     fields, rows = read_csv_table(path)
     score_request = ScoreRequest(fields=fields, rows=rows)
     body = await service.run(lambda: service.score(score_request), service.inline_rows + 1)
-    request.app.state.metrics.rows.inc(len(rows))
+    _scored(request, len(rows))
     return JsonResponse(body)
 
 
@@ -98,6 +104,7 @@ async def contribution(request: Request) -> JsonResponse:
     service = _service(request)
     contribution_request = await json_body(request, ContributionRequest)
     body = await service.run(lambda: service.contribution(contribution_request), len(contribution_request.rows))
+    request.state.rows = len(contribution_request.rows)
     return JsonResponse(body)
 
 
@@ -108,16 +115,20 @@ async def media_score(request: Request) -> JsonResponse:
         raise BadRequest("This model takes no media inputs; score it with POST /model/score.")
     score_request, files = await media_body(request, settings.max_media_files, settings.max_media_file_bytes)
     body = await service.run(lambda: service.score_media(score_request, files), service.inline_rows + 1)
-    request.app.state.metrics.rows.inc(len(score_request.rows))
+    _scored(request, len(score_request.rows))
     return JsonResponse(body)
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+def build_router(protect_metrics: bool) -> APIRouter:
+    """The probes are always open; every other route requires credentials when auth is configured."""
+    open_routes = APIRouter()
     text = {"response_class": PlainTextResponse}
-    router.add_api_route("/readyz", readyz, methods=["GET"], tags=["probes"], **text)
-    router.add_api_route("/livez", livez, methods=["GET"], tags=["probes"], **text)
-    router.add_api_route("/metrics", metrics, methods=["GET"], tags=["probes"], **text)
+    open_routes.add_api_route("/readyz", readyz, methods=["GET"], tags=["probes"], **text)
+    open_routes.add_api_route("/livez", livez, methods=["GET"], tags=["probes"], **text)
+    router = APIRouter(dependencies=[Depends(require_credentials)])
+    (router if protect_metrics else open_routes).add_api_route(
+        "/metrics", metrics, methods=["GET"], tags=["probes"], **text
+    )
     router.add_api_route("/model/id", model_id, methods=["GET"], tags=["model"], **text)
     router.add_api_route("/model/capabilities", capabilities, methods=["GET"], tags=["model"], response_model=list[str])
     router.add_api_route(
@@ -161,4 +172,5 @@ def build_router() -> APIRouter:
         responses={200: {"model": ScoreResponse}, **_ERRORS},
         openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _MEDIA_FORM}}}},
     )
-    return router
+    open_routes.include_router(router)
+    return open_routes

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import anyio
 import numpy as np
 
-from app.errors import ApiError, BadRequest, ModelFailed
+from app.errors import ApiError, BadRequest, ModelFailed, Overloaded
 from app.schemas import ContributionRequest, MediaScoreRequest, ScoreRequest
 from app.settings import Settings
 from app.tables import (
@@ -57,13 +57,32 @@ class ScoringService:
         self.read_options = ReadOptions(frozenset(settings.missing_values), settings.invalid_numbers_as_missing)
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows
+        self.timeout = settings.request_timeout
+        self.max_in_flight = settings.max_in_flight
+        self._in_flight = 0
         self._limiter = anyio.CapacityLimiter(settings.scoring_threads)
 
     async def run(self, work: Callable[[], T], rows: int) -> T:
-        """Small batches are scored on the event loop; a thread hop costs more than they do."""
-        if rows <= self.inline_rows:
-            return work()
-        return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+        """Small batches are scored on the event loop (a thread hop costs more than they do);
+        larger ones queue for a scoring thread. Past `max_in_flight` requests are shed, so a flood
+        cannot hold unbounded bodies in memory, and a batch past `timeout` is answered 503."""
+        if self._in_flight >= self.max_in_flight:
+            raise Overloaded(f"The server is scoring {self._in_flight} requests already; retry shortly.")
+        self._in_flight += 1
+        try:
+            if rows <= self.inline_rows:
+                return work()
+            if self.timeout is None:
+                return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+            try:
+                with anyio.fail_after(self.timeout):
+                    return await anyio.to_thread.run_sync(work, limiter=self._limiter, abandon_on_cancel=True)
+            except TimeoutError:
+                raise Overloaded(
+                    f"Scoring took longer than the {self.timeout:g} s limit (SCORER_REQUEST_TIMEOUT)."
+                ) from None
+        finally:
+            self._in_flight -= 1
 
     def score(self, request: ScoreRequest) -> dict[str, Any]:
         kind = self._requested_shapley(request.request_shapley_value_type, required=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from runtimes.base import ShapleyKind
@@ -91,6 +91,33 @@ class Settings(BaseSettings):
     inline_rows: int = Field(default=16, ge=0)
     """Requests with at most this many rows are scored on the event loop (no thread hop)."""
 
+    passphrase: SecretStr | None = None
+    """Bearer passphrase every request except the probes must carry (`Authorization: Bearer ...`)."""
+
+    passphrase_hash: SecretStr | None = None
+    """Only the passphrase's hash: `pbkdf2:sha256:<iterations>$<salt>$<hex>`, bcrypt `$2b$...` or `$argon2id$...`."""
+
+    oidc_issuer: str | None = None
+    """OIDC issuer whose signed JWTs are accepted as bearer tokens (`iss` must equal it)."""
+
+    oidc_audience: str | None = None
+    """Audience the JWTs must carry in `aud`."""
+
+    oidc_jwks: str | None = None
+    """JWKS URL or file with the issuer's keys; unset = `jwks_uri` of the issuer's discovery document."""
+
+    metrics_auth: bool = False
+    """Require authentication on `/metrics` too (the probes are always open)."""
+
+    request_timeout: float | None = Field(default=None, gt=0)
+    """Seconds a batch may take to score before the request gets 503 (unset = no limit)."""
+
+    max_in_flight: int = Field(default=64, ge=1)
+    """Scoring requests handled at once per worker; more are shed with 503 and Retry-After."""
+
+    log_payloads: bool = False
+    """Put request bodies (up to 2 KiB) in the request log; off, because they hold customer data."""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Server log level."""
 
@@ -109,6 +136,10 @@ class Settings(BaseSettings):
     def _normalise_prefix(cls, value: str) -> str:
         value = value.strip().rstrip("/")
         return value if not value or value.startswith("/") else "/" + value
+
+    @property
+    def auth_configured(self) -> bool:
+        return bool(self.passphrase or self.passphrase_hash or self.oidc_issuer)
 
     @property
     def model_path(self) -> Path:

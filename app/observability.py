@@ -1,0 +1,113 @@
+"""Request ids, one JSON log line per request, and the request metrics, in one middleware.
+
+Every log line is a JSON object carrying the request id of the request it belongs to (a context
+variable, so lines logged by model code in a scoring thread carry it too). Payload values are
+never logged unless `SCORER_LOG_PAYLOADS` is set.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics import Metrics
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+_PAYLOAD_BYTES = 2048
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
+access_log = logging.getLogger("scorer.request")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if (current := request_id.get()) is not None:
+            entry["request_id"] = current
+        entry.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS and k != "message"})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """dictConfig for our loggers and uvicorn's, all as JSON lines on stderr."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"default": handler},
+        "loggers": {
+            name: {"handlers": ["default"], "level": level.upper(), "propagate": False}
+            for name in ("scorer", "uvicorn", "uvicorn.error", "uvicorn.access")
+        },
+        "root": {"handlers": ["default"], "level": "WARNING"},
+    }
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_payloads: bool = False) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_payloads = log_payloads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        rid = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500
+        payload = bytearray()
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        async def observed_receive() -> Message:
+            message = await receive()
+            if self.log_payloads and message["type"] == "http.request" and len(payload) < _PAYLOAD_BYTES:
+                payload.extend(message.get("body", b"")[: _PAYLOAD_BYTES - len(payload)])
+            return message
+
+        try:
+            await self.app(scope, observed_receive, observed_send)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(elapsed)
+            fields: dict[str, Any] = {
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "rows": scope.get("state", {}).get("rows"),
+                "duration_ms": round(elapsed * 1000, 3),
+            }
+            if self.log_payloads:
+                fields["payload"] = payload.decode("utf-8", "replace")
+            access_log.info("request", extra=fields)
+            request_id.reset(token)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text = value.decode("latin-1").strip()
+            return text[:128] if text else None
+    return None
