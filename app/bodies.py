@@ -41,8 +41,9 @@ async def json_body(request: Request, model: type[M]) -> M:
 async def media_body(
     request: Request, max_files: int, max_file_bytes: int
 ) -> tuple[MediaScoreRequest, dict[str, bytes]]:
-    """The `scoreMediaRequest` part and the uploaded `files`, by file name."""
-    if _media_type(request) != "multipart/form-data":
+    """The `scoreMediaRequest` part and the uploaded `files`, by file name. A form with no files
+    arrives url-encoded (that is what HTTP clients send for it), so both encodings are read."""
+    if _media_type(request) not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise UnsupportedMediaType(
             "/model/media-score takes multipart/form-data with a 'scoreMediaRequest' part and 'files' parts."
         )

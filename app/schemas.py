@@ -39,6 +39,9 @@ class ScoreRequest(WireModel):
         default="NONE", description="Also return Shapley contributions of this type."
     )
     request_prediction_intervals: bool = Field(default=False, description="Also return prediction intervals.")
+    request_test_time_augmentation: bool = Field(
+        default=False, description="Average the outputs over the model's declared image augmentations."
+    )
 
 
 class MediaScoreRequest(ScoreRequest):

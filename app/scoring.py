@@ -21,6 +21,8 @@ from app.tables import (
     ReadOptions,
     assemble_rows,
     attach_media,
+    augmented_frame,
+    check_images,
     check_table,
     echo_column,
     format_numbers,
@@ -36,12 +38,16 @@ log = logging.getLogger("scorer")
 T = TypeVar("T")
 
 
-def effective_capabilities(
-    offered: frozenset[Capability], shapley: frozenset[ShapleyKind], *, media: bool = False
-) -> frozenset[Capability]:
-    """What the model can do, narrowed by `SHAPLEY_TYPES_ENABLED`; MEDIA follows from media fields."""
+def effective_capabilities(scorer: Scorer, shapley: frozenset[ShapleyKind]) -> frozenset[Capability]:
+    """What the model can do, narrowed by `SHAPLEY_TYPES_ENABLED`; MEDIA follows from media
+    fields and TEST_TIME_AUGMENTATION from declared augmentations."""
     disabled = {kind.capability for kind in ShapleyKind if kind not in shapley}
-    return frozenset(offered - disabled) | ({Capability.MEDIA} if media else set())
+    derived = set()
+    if scorer.schema.media_fields:
+        derived.add(Capability.MEDIA)
+    if scorer.schema.augmentations:
+        derived.add(Capability.TEST_TIME_AUGMENTATION)
+    return frozenset(scorer.capabilities - disabled) | derived
 
 
 class ScoringService:
@@ -51,9 +57,7 @@ class ScoringService:
         self.scorer = scorer
         self.schema = scorer.schema
         self.model_id = settings.model_id or scorer.info.artifact_id or scorer.info.name
-        self.capabilities = effective_capabilities(
-            scorer.capabilities, settings.shapley_kinds, media=bool(scorer.schema.media_fields)
-        )
+        self.capabilities = effective_capabilities(scorer, settings.shapley_kinds)
         self.read_options = ReadOptions(frozenset(settings.missing_values), settings.invalid_numbers_as_missing)
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows
@@ -88,11 +92,17 @@ class ScoringService:
         kind = self._requested_shapley(request.request_shapley_value_type, required=False)
         if request.request_prediction_intervals:
             self._require(Capability.SCORE_PREDICTION_INTERVAL, "prediction intervals")
+        if request.request_test_time_augmentation:
+            self._require(Capability.TEST_TIME_AUGMENTATION, "test-time augmentation")
         check_table(request.fields, request.rows, self.schema, self.max_rows)
         plan = output_plan(request.fields, request.include_fields_in_output, request.id_field)
         frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
+        if self.schema.media_kind == "image":
+            check_images(frame, self.schema.media_fields)
         result = self._call(lambda: self.scorer.score(frame, intervals=request.request_prediction_intervals))
         predictions = self._checked(result.predictions, frame.rows, len(self.schema.outputs), "predictions")
+        if request.request_test_time_augmentation:
+            predictions = self._augmented_mean(frame, predictions)
         contributions = self._contributions(frame, kind) if kind else None
 
         out_columns = [generated_ids(frame.rows) if i == GENERATED_ID else echo_column(columns[i]) for i in plan]
@@ -116,6 +126,18 @@ class ScoringService:
         """Replace each media cell (a file name) by the uploaded file's bytes, then score."""
         rows = attach_media(request.fields, request.rows, request.media_fields, self.schema, files)
         return self.score(request.model_copy(update={"rows": rows}))
+
+    def _augmented_mean(self, frame: Frame, identity: np.ndarray) -> np.ndarray:
+        """The mean of the outputs over every declared augmentation of the image cells."""
+        total = np.zeros_like(identity)
+        for name in self.schema.augmentations:
+            if name == "identity":
+                total += identity
+                continue
+            augmented = augmented_frame(frame, self.schema.media_fields, name)
+            result = self._call(lambda augmented=augmented: self.scorer.score(augmented))
+            total += self._checked(result.predictions, frame.rows, identity.shape[1], "predictions")
+        return total / len(self.schema.augmentations)
 
     def contribution(self, request: ContributionRequest) -> dict[str, Any]:
         kind = self._requested_shapley(request.request_shapley_value_type, required=True)

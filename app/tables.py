@@ -20,6 +20,7 @@ import pandas as pd
 
 from app.errors import BadRequest, PayloadTooLarge
 from runtimes.base import DataType, Field, Frame, ModelSchema
+from runtimes.images import augment, readable_image
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 _MEDIA_CELLS = _SCALARS | {bytes}
@@ -104,6 +105,23 @@ def attach_media(
     return attached
 
 
+def check_images(frame: Frame, media_fields: tuple[str, ...]) -> None:
+    """For a model whose media are images: every cell must be present and decode."""
+    for name in media_fields:
+        for row, blob in enumerate(frame[name]):
+            if blob is None:
+                raise BadRequest(f"Media field '{name}' in row {row} is empty; this model needs an image.")
+            if not readable_image(blob):
+                raise BadRequest(f"Media field '{name}' in row {row} is not a readable image.")
+
+
+def augmented_frame(frame: Frame, media_fields: tuple[str, ...], augmentation: str) -> Frame:
+    columns = dict(frame.items())
+    for name in media_fields:
+        columns[name] = _objects([augment(blob, augmentation) for blob in frame[name]])
+    return Frame(columns, frame.rows)
+
+
 def output_plan(fields: list[str], include: list[str] | None, id_field: str | None) -> list[int]:
     """Which request columns to copy into each output row: indices into `fields`, then the generated id."""
     if not include:
@@ -167,7 +185,10 @@ def assemble_rows(columns: list[list[str]]) -> list[list[str]]:
 
 
 def sample_request(schema: ModelSchema) -> dict[str, Any]:
-    """One row that scores: numbers "0", first known level, else the API's placeholder texts."""
+    """The model's own input example when it ships one; else one row that scores: numbers "0",
+    the first known level, the API's placeholder texts, and empty media cells (a template)."""
+    if schema.example_row is not None:
+        return {"fields": list(schema.input_names), "rows": [list(schema.example_row)]}
     media = set(schema.media_fields)
     return {
         "fields": list(schema.input_names),

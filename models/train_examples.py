@@ -1,6 +1,7 @@
 """Train the bundled example models from the datasets in `models/data/`.
 
-    python models/train_examples.py            # writes models/hydraulic/cool_cond_y.joblib (+ sidecar)
+    python models/train_examples.py            # models/hydraulic/cool_cond_y.joblib (+ sidecar)
+                                               # models/digits/ (MLflow media model)
 
 Training is deterministic (fixed seeds), so the committed artifacts can be rebuilt and checked.
 The hydraulic classifier reproduces the seed tutorial's model: the cooler condition (3, 20 or 100 %)
@@ -10,12 +11,17 @@ from the 16 sensor means its curl example sends (all sensors except the cooling 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
 
 MODELS = Path(__file__).resolve().parent
 DATA = MODELS / "data"
@@ -42,11 +48,72 @@ def train_hydraulic(out_dir: Path) -> Path:
     return artifact
 
 
+DIGIT_AUGMENTATIONS = ["identity", "shift_1_0", "shift_-1_0", "shift_0_1", "shift_0_-1"]
+
+
+def mnist_idx(kind: str) -> np.ndarray:
+    """The MNIST test-set IDX file (images: n x 28 x 28 uint8, labels: n)."""
+    with gzip.open(DATA / "mnist" / f"t10k-{kind}-idx{3 if kind == 'images' else 1}-ubyte.gz") as handle:
+        raw = handle.read()
+    return (
+        np.frombuffer(raw, np.uint8, offset=16).reshape(-1, 28, 28)
+        if kind == "images"
+        else np.frombuffer(raw, np.uint8, offset=8)
+    )
+
+
+def train_digits(out_dir: Path) -> Path:
+    """A digit classifier over PNG images, saved as an MLflow pyfunc with a `binary` input.
+
+    Trained on the 9,900 MNIST test images that are not among the 100 bundled PNGs, which are kept
+    for checking it."""
+    import mlflow.pyfunc
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    held_out = set(pd.read_csv(DATA / "mnist" / "labels.csv")["t10k_index"])
+    images, labels = mnist_idx("images"), mnist_idx("labels")
+    keep = np.array([i not in held_out for i in range(len(labels))])
+    classifier = LogisticRegression(max_iter=300, C=0.05)
+    classifier.fit(images[keep].reshape(-1, 784) / 255.0, labels[keep])
+    example_png = (DATA / "mnist" / "images" / "t10k_00000.png").read_bytes()
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("binary", "image")]),
+        outputs=Schema([ColSpec("double", f"digit.{c}") for c in classifier.classes_]),
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        weights = Path(scratch) / "classifier.joblib"
+        joblib.dump(classifier, weights)
+        shutil.rmtree(out_dir, ignore_errors=True)
+        mlflow.pyfunc.save_model(
+            str(out_dir),
+            python_model=_digit_model_class()(),
+            artifacts={"classifier": str(weights)},
+            code_paths=[str(MODELS / "digit_model.py")],
+            signature=signature,
+            input_example=pd.DataFrame({"image": [example_png]}),
+            metadata={"scorer": {"media_type": "image", "test_time_augmentation": DIGIT_AUGMENTATIONS}},
+        )
+    return out_dir
+
+
+def _digit_model_class() -> type:
+    import sys
+
+    sys.path.insert(0, str(MODELS))
+    from digit_model import DigitClassifier
+
+    return DigitClassifier
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=MODELS / "hydraulic", help="output folder")
+    parser.add_argument("--only", choices=["hydraulic", "digits"], help="train one model")
     args = parser.parse_args()
-    print(train_hydraulic(args.out))
+    if args.only in (None, "hydraulic"):
+        print(train_hydraulic(MODELS / "hydraulic"))
+    if args.only in (None, "digits"):
+        print(train_digits(MODELS / "digits"))
 
 
 if __name__ == "__main__":

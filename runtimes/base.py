@@ -83,6 +83,12 @@ class ModelSchema:
     scoring_type: ScoringType
     class_labels: tuple[str, ...] = ()
     media_fields: tuple[str, ...] = ()
+    example_row: tuple[str, ...] | None = None
+    """The model's own input example as request texts (media base64-encoded), in input order."""
+    media_kind: str | None = None
+    """What the media cells hold when the model says so ("image"): such cells are checked to decode."""
+    augmentations: tuple[str, ...] = ()
+    """Test-time augmentations the model declares for its image inputs (see runtimes/images.py)."""
 
     @property
     def input_names(self) -> tuple[str, ...]:

@@ -159,6 +159,8 @@ def _schema(
         scoring_type=scoring_type,
         class_labels=labels,
         media_fields=sidecar.media_fields if sidecar else (),
+        media_kind=sidecar.media_kind if sidecar else None,
+        augmentations=sidecar.augmentations if sidecar else (),
     )
 
 

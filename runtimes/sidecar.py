@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtimes.base import DataType, Field, ModelLoadError
+from runtimes.images import check_augmentations
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,8 @@ class Sidecar:
     targets: tuple[Field, ...]
     media_fields: tuple[str, ...]
     path: Path
+    media_kind: str | None = None
+    augmentations: tuple[str, ...] = ()
 
 
 def find_sidecar(artifact: Path) -> Path | None:
@@ -43,6 +46,8 @@ def load_sidecar(artifact: Path) -> Sidecar | None:
             targets=_fields(document, "targetFields"),
             media_fields=tuple(str(name) for name in document.get("mediaFields") or ()),
             path=path,
+            media_kind=document.get("mediaType"),
+            augmentations=check_augmentations(document.get("testTimeAugmentation") or (), str(path)),
         )
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ModelLoadError(f"The schema sidecar {path} is not valid: {exc}.") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
 
 import joblib
 import numpy as np
@@ -82,6 +83,7 @@ def test_self_check_scores_the_sample_request(service):
 )
 def test_shapley_types_enabled_narrows_capabilities(enabled, expected):
     offered = frozenset({Capability.SCORE, Capability.CONTRIBUTION_ORIGINAL, Capability.CONTRIBUTION_TRANSFORMED})
+    scorer = SimpleNamespace(capabilities=offered, schema=SimpleNamespace(media_fields=(), augmentations=()))
     kinds = Settings(_env_file=None, shapley_types_enabled=enabled).shapley_kinds
-    assert {c.value for c in effective_capabilities(offered, kinds)} == expected
+    assert {c.value for c in effective_capabilities(scorer, kinds)} == expected
     assert kinds <= frozenset(ShapleyKind)
