@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
@@ -23,7 +24,10 @@ from app.observability import logging_config
 from app.schemas import ScoreRequest
 from app.scoring import ScoringService
 from app.settings import Settings
-from runtimes.base import ModelLoadError
+from runtimes import calibration
+from runtimes.artifacts import sha256_of, single_artifact_in
+from runtimes.base import ModelLoadError, ScoringType
+from runtimes.explain import background_file
 
 EXIT_UNUSABLE_MODEL = 2
 _SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime")
@@ -70,6 +74,23 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--runtime", help="force a runtime instead of detecting it")
     score.add_argument("--quiet", action="store_true", help="no progress output")
     score.set_defaults(handler=_score)
+
+    calibrate = commands.add_parser(
+        "calibrate", help="store split-conformal prediction intervals for a regression model"
+    )
+    calibrate.add_argument("model", type=Path)
+    calibrate.add_argument("data", type=Path, help="held-out CSV or .parquet with the inputs and the target")
+    calibrate.add_argument("--target", required=True, help="column holding the true values")
+    calibrate.add_argument("--coverage", type=float, default=0.9, help="nominal coverage, e.g. 0.9")
+    calibrate.add_argument("--runtime", help="force a runtime instead of detecting it")
+    calibrate.set_defaults(handler=_calibrate)
+
+    background = commands.add_parser("background", help="store a background sample for model-agnostic Shapley values")
+    background.add_argument("model", type=Path)
+    background.add_argument("data", type=Path, help="CSV with the model's input fields")
+    background.add_argument("--rows", type=int, default=100, help="rows to keep (at most 100 are used)")
+    background.add_argument("--runtime", help="force a runtime instead of detecting it")
+    background.set_defaults(handler=_background)
 
     inspect = commands.add_parser("inspect", help="print a model's runtime, schema and capabilities")
     inspect.add_argument("model", type=Path)
@@ -200,6 +221,49 @@ def _pyarrow_parquet() -> Any:
     except ModuleNotFoundError:
         raise ModelLoadError("Parquet files need pyarrow: pip install 'scoring-runtime[parquet]'.") from None
     return parquet
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    settings = Settings(model=args.model, runtime=args.runtime, max_rows=10_000)
+    service = ScoringService(load_model(settings), settings)
+    if service.schema.scoring_type is not ScoringType.REGRESSION:
+        raise ConfigError("Prediction intervals are calibrated for regression models only.")
+    predictions: list[float] = []
+    actual: list[float] = []
+    for fields, rows in _read_chunks(args.data, 10_000):
+        if args.target not in fields:
+            raise ConfigError(f"{args.data} has no column '{args.target}'.")
+        column = fields.index(args.target)
+        body = service.score(ScoreRequest(fields=fields, rows=rows, no_field_names_in_output=True))
+        predictions.extend(float(row[0]) for row in body["score"])
+        actual.extend(float(row[column]) if row[column] not in ("", None) else float("nan") for row in rows)
+    try:
+        fitted = calibration.fit(
+            np.array(predictions), np.array(actual), args.coverage, args.target, sha256_of(args.data)
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{exc}.") from exc
+    path = calibration.save(fitted, _artifact(args.model))
+    print(f"{path}: prediction ± {fitted.quantile:.6g} for {fitted.coverage:.0%} coverage, from {fitted.rows} rows")
+    return 0
+
+
+def _background(args: argparse.Namespace) -> int:
+    settings = Settings(model=args.model, runtime=args.runtime)
+    inputs = list(load_model(settings).schema.input_names)
+    table = pd.read_csv(args.data, dtype=str, keep_default_na=False)
+    missing = [name for name in inputs if name not in table.columns]
+    if missing:
+        raise ConfigError(f"{args.data} lacks the input fields {missing}.")
+    sample = table[inputs].sample(min(args.rows, len(table)), random_state=0)
+    path = background_file(_artifact(args.model))
+    sample.to_csv(path, index=False)
+    print(f"{path}: {len(sample)} rows; restart the server to use them")
+    return 0
+
+
+def _artifact(path: Path) -> Path:
+    return single_artifact_in(path) or path
 
 
 def _inspect(args: argparse.Namespace) -> int:

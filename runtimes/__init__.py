@@ -10,8 +10,10 @@ import importlib
 from pathlib import Path
 from typing import NamedTuple
 
+from runtimes import calibration
 from runtimes.artifacts import detect_runtime, sha256_of, single_artifact_in
-from runtimes.base import LoadOptions, ModelLoadError, Scorer
+from runtimes.base import Capability, LoadOptions, ModelLoadError, Scorer, ScoringType
+from runtimes.calibration import ConformalScorer
 
 
 class RuntimeEntry(NamedTuple):
@@ -77,4 +79,12 @@ def load_scorer(path: Path, options: LoadOptions | None = None) -> Scorer:
     name = resolve_runtime(path, options)
     verify_sha256(path, options.expected_sha256)
     adapter = load_adapter(name)
-    return adapter(path, options)  # type: ignore[call-arg]
+    scorer = adapter(path, options)  # type: ignore[call-arg]
+    calibrated = calibration.load(path)
+    if calibrated is None or Capability.SCORE_PREDICTION_INTERVAL in scorer.capabilities:
+        return scorer
+    if scorer.schema.scoring_type is not ScoringType.REGRESSION:
+        raise ModelLoadError(
+            f"{calibration.calibration_file(path)} calibrates intervals, but this model is not a regression."
+        )
+    return ConformalScorer(scorer, calibrated)

@@ -21,6 +21,7 @@ import pandas as pd
 from runtimes.archives import extract_zip
 from runtimes.base import (
     Capability,
+    Contributions,
     DataType,
     Field,
     Frame,
@@ -32,7 +33,9 @@ from runtimes.base import (
     Scorer,
     ScoreResult,
     ScoringType,
+    ShapleyKind,
 )
+from runtimes.explain import explainer_for, read_background
 from runtimes.images import check_augmentations
 from runtimes.requirements_check import mismatched_requirements
 from runtimes.sklearn_inspect import categorical_levels
@@ -77,15 +80,28 @@ class MlflowScorer(Scorer):
             output_names = _probe_output_names(self._model, metadata, folder, path)
         self._inputs = inputs
         self.schema = _schema(inputs, media, target, self._classes, output_names, metadata, folder, path)
-        self.capabilities = frozenset({Capability.SCORE})
+        names = tuple(f.name for f in inputs)
+        if self._native is not None:
+            self._explainer, explain_note = explainer_for(
+                self._native, names, self._classes, read_background(path, inputs)
+            )
+        else:
+            self._explainer, explain_note = None, "Shapley values: none (a custom pyfunc has no native model)"
+        self.capabilities = frozenset(
+            {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
+        )
         flavors = sorted(set(metadata.flavors) - {"python_function"})
         self.info = ModelInfo(
             name=path.name.removesuffix(".zip"),
             description=f"MLflow model, flavor {', '.join(flavors) or 'python_function'}",
             runtime="mlflow",
             artifact_id=metadata.model_uuid,
-            notes=tuple(f"saved with {m}" for m in mismatches),
+            notes=(*(f"saved with {m}" for m in mismatches), explain_note),
         )
+
+    def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
+        assert self._explainer is not None
+        return self._explainer.contributions(self._typed(frame), kind)
 
     def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         table = self._typed(frame)

@@ -15,6 +15,7 @@ import pandas as pd
 from runtimes.artifacts import stable_id
 from runtimes.base import (
     Capability,
+    Contributions,
     DataType,
     Field,
     Frame,
@@ -25,7 +26,9 @@ from runtimes.base import (
     Scorer,
     ScoreResult,
     ScoringType,
+    ShapleyKind,
 )
+from runtimes.explain import explainer_for, read_background
 from runtimes.sidecar import Sidecar, load_sidecar
 from runtimes.sklearn_inspect import categorical_levels, describe
 
@@ -48,13 +51,34 @@ class PickleScorer(Scorer):
         }
         self._classes = _classes(self.estimator)
         self.schema = _schema(self.estimator, sidecar, self._columns, levels, self._classes, path)
-        self.capabilities = frozenset({Capability.SCORE})
+        self._explainer, explain_note = explainer_for(
+            self.estimator, self._columns, self._classes, self._native_background(path)
+        )
+        self.capabilities = frozenset(
+            {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
+        )
         self.info = ModelInfo(
             name=path.stem,
             description=describe(self.estimator),
             runtime="pickle",
             artifact_id=stable_id(path),
+            notes=(explain_note,),
         )
+
+    def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
+        assert self._explainer is not None
+        features = self._model_frame(frame)
+        return self._explainer.contributions(
+            features if isinstance(features, pd.DataFrame) else pd.DataFrame(features), kind
+        )
+
+    def _native_background(self, path: Path) -> pd.DataFrame | None:
+        background = read_background(path, self.schema.inputs)
+        if background is None:
+            return None
+        frame = Frame({c: background[c].to_numpy() for c in background.columns}, len(background))
+        native = self._model_frame(frame)
+        return native if isinstance(native, pd.DataFrame) else pd.DataFrame(native, columns=list(self._columns))
 
     def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         features = self._model_frame(frame)

@@ -33,7 +33,7 @@ def _walk(estimator: Any, columns: list[str]) -> Iterator[tuple[str, tuple[Any, 
         for _, transformer, selection in getattr(estimator, "transformers_", ()):
             if isinstance(transformer, str):
                 continue
-            yield from _walk(transformer, _select(columns, selection))
+            yield from _walk(transformer, select_columns(columns, selection))
     elif kind == "Pipeline":
         for _, step in estimator.steps:
             step_kind = type(step).__name__
@@ -44,7 +44,7 @@ def _walk(estimator: Any, columns: list[str]) -> Iterator[tuple[str, tuple[Any, 
             break
 
 
-def _select(columns: list[str], selection: Any) -> list[str]:
+def select_columns(columns: list[str], selection: Any) -> list[str]:
     if isinstance(selection, str):
         return [selection]
     if isinstance(selection, slice):

@@ -74,7 +74,12 @@ def credit_server(
         server_logs,
         "--path-prefix",
         "/0b7cf4f2-5c5e-4ad5-9b53-1f0b2b3f0a11",
-        env={"SCORER_SCORE_FILE_DIR": str(score_dir), "SCORER_MAX_ROWS": "5000", "SCORER_MAX_BODY_BYTES": "2000000"},
+        env={
+            "SCORER_SCORE_FILE_DIR": str(score_dir),
+            "SCORER_MAX_ROWS": "5000",
+            "SCORER_MAX_BODY_BYTES": "2000000",
+            "SHAPLEY_TYPES_ENABLED": "ORIGINAL",
+        },
     )
     server.score_dir = score_dir  # type: ignore[attr-defined]
     yield server

@@ -54,7 +54,7 @@ def test_every_route_answers_at_the_root_and_under_the_prefix(credit_server, bas
         assert client.get(f"{base}/readyz").text == "Ready"
         assert client.get(f"{base}/livez").text == "OK"
         assert client.get(f"{base}/model/id").status_code == 200
-        assert client.get(f"{base}/model/capabilities").json() == ["SCORE"]
+        assert client.get(f"{base}/model/capabilities").json() == ["CONTRIBUTION_ORIGINAL", "SCORE"]
         assert client.get(f"{base}/model/schema").json()["properties"]["scoringType"] == "BINOMIAL"
         sample = client.get(f"{base}/model/sample_request").json()
         assert sample["rows"][0][:3] == ["1", "0", "0"]  # first known levels of SEX, EDUCATION, MARRIAGE
@@ -125,7 +125,7 @@ def _error_cases(sample: dict) -> list[tuple[str, dict, int, str]]:
         ("bad number", {"json": {"fields": fields, "rows": [row, [*row[:-1], "12abc"]]}}, 400, "Field 'PAY_AMT2' in row 1"),
         ("nested value", {"json": {"fields": fields, "rows": [[*row[:-1], {"a": 1}]]}}, 400, "holds a JSON object"),
         ("rows not lists", {"json": {"fields": fields, "rows": ["abc"]}}, 400, "'rows[0]' is not valid"),
-        ("shapley unsupported", {"json": {**sample, "requestShapleyValueType": "ORIGINAL"}}, 400, "supports none"),
+        ("shapley not offered", {"json": {**sample, "requestShapleyValueType": "TRANSFORMED"}}, 400, "it supports ORIGINAL"),
         ("intervals unsupported", {"json": {**sample, "requestPredictionIntervals": True}}, 400, "prediction intervals"),
         ("unknown enum", {"json": {**sample, "requestShapleyValueType": "ALL"}}, 400, "'requestShapleyValueType' must be one of"),
         ("unknown include", {"json": {**sample, "includeFieldsInOutput": ["nope"]}}, 400, "'nope'"),
@@ -158,9 +158,24 @@ def test_contribution_errors(credit_server):
         assert_error(
             client.post("/model/contribution", json={**sample, "requestShapleyValueType": "TRANSFORMED"}),
             400,
-            "does not offer TRANSFORMED Shapley values",
+            "does not offer TRANSFORMED Shapley values; it supports ORIGINAL",
         )
         assert_error(client.post("/model/media-score", files={"files": ("a.png", b"x")}), 400, "no media inputs")
+
+
+def test_contributions_on_both_routes_add_up_to_the_log_odds(credit_server, credit_model, credit_frame):
+    sample = credit_frame.head(25)
+    request = _credit_request(sample, requestShapleyValueType="ORIGINAL")
+    margin = joblib.load(credit_model).decision_function(sample[INPUTS])
+    with credit_server.client() as client:
+        scored = client.post("/model/score", json=request).json()
+        direct = client.post("/model/contribution", json=request).json()
+    assert scored["featureShapleyContributions"] == direct
+    assert direct["features"] == [*(f"contrib_{c}" for c in INPUTS), "contrib_bias"]
+    (group,) = direct["contributionGroups"]
+    assert "outputGroup" not in group
+    totals = np.array(group["contributions"], dtype=float).sum(axis=1)
+    assert np.abs(totals - margin).max() <= 1e-5
 
 
 def test_http_level_errors(credit_server):

@@ -22,7 +22,8 @@ INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
 
 @pytest.fixture(scope="module")
 def service(credit_model) -> ScoringService:
-    return ScoringService(load_scorer(credit_model), Settings(_env_file=None))
+    """Shapley values switched off, so the unsupported paths can be checked."""
+    return ScoringService(load_scorer(credit_model), Settings(_env_file=None, shapley_types_enabled="NONE"))
 
 
 def _request(frame, **extra) -> ScoreRequest:

@@ -35,7 +35,11 @@ def test_pipeline_schema_is_inferred_from_the_fitted_encoders(credit_model):
     assert {f.name: f.levels for f in schema.inputs}["SEX"] == ("1", "2")
     assert schema.output_names == (f"{CREDIT_TARGET}.0", f"{CREDIT_TARGET}.1")
     assert schema.scoring_type is ScoringType.BINOMIAL and schema.class_labels == ("0", "1")
-    assert scorer.capabilities == {Capability.SCORE}
+    assert scorer.capabilities == {
+        Capability.SCORE,
+        Capability.CONTRIBUTION_ORIGINAL,
+        Capability.CONTRIBUTION_TRANSFORMED,
+    }
     assert "Pipeline(ColumnTransformer → GradientBoostingClassifier)" in scorer.info.description
 
 
