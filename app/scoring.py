@@ -58,7 +58,8 @@ class ScoringService:
         self.schema = scorer.schema
         self.model_id = settings.model_id or scorer.info.artifact_id or scorer.info.name
         self.capabilities = effective_capabilities(scorer, settings.shapley_kinds)
-        self.read_options = ReadOptions(frozenset(settings.missing_values), settings.invalid_numbers_as_missing)
+        missing = frozenset(settings.missing_values) | frozenset(scorer.schema.missing_values)
+        self.read_options = ReadOptions(missing, settings.invalid_numbers_as_missing)
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows
         self.timeout = settings.request_timeout

@@ -85,6 +85,8 @@ class ModelSchema:
     media_fields: tuple[str, ...] = ()
     example_row: tuple[str, ...] | None = None
     """The model's own input example as request texts (media base64-encoded), in input order."""
+    missing_values: tuple[str, ...] = ()
+    """Texts the model itself reads as missing (a DAI pipeline stores its own), on top of the server's."""
     media_kind: str | None = None
     """What the media cells hold when the model says so ("image"): such cells are checked to decode."""
     augmentations: tuple[str, ...] = ()
