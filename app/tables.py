@@ -13,6 +13,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,7 @@ class ReadOptions:
     missing: frozenset[str]
     invalid_numbers_as_missing: bool = False
 
-    @property
+    @cached_property
     def numeric_fast_path(self) -> bool:
         """Numpy's parser may only be trusted when no missing token is itself a number."""
         return not any(_parses_as_number(token) for token in self.missing)

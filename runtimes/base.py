@@ -134,13 +134,26 @@ class Frame(Mapping[str, np.ndarray]):
         indices = np.asarray(rows, dtype=np.intp)
         return Frame({name: column[indices] for name, column in self._columns.items()}, len(indices))
 
-    def to_pandas(self) -> pd.DataFrame:
-        if self._pandas is None:
-            self._pandas = pd.DataFrame(
-                {name: pd.Series(column, dtype=column.dtype, copy=False) for name, column in self._columns.items()},
-                copy=False,
+    def to_pandas(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A DataFrame of these columns (all, or `columns` in that order). All-float64 data is
+        built as one block: per-column construction costs more than scoring a row."""
+        names = list(self._columns) if columns is None else list(columns)
+        if columns is None and self._pandas is not None:
+            return self._pandas
+        arrays = [self._columns[name] for name in names]
+        if arrays and all(a.dtype == np.float64 for a in arrays):
+            table = pd.DataFrame(np.column_stack(arrays), columns=names, copy=False)
+        else:
+            table = pd.DataFrame(
+                {n: pd.Series(a, dtype=a.dtype, copy=False) for n, a in zip(names, arrays, strict=True)}, copy=False
             )
-        return self._pandas
+        if columns is None:
+            self._pandas = table
+        return table
+
+    def matrix(self, columns: Sequence[str]) -> np.ndarray:
+        """The columns side by side as one 2-D array (float64 when they all are)."""
+        return np.column_stack([self._columns[name] for name in columns])
 
 
 @dataclass(frozen=True)

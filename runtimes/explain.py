@@ -14,6 +14,9 @@ A Pipeline is explained on the features its final estimator sees (`TRANSFORMED`,
 
 from __future__ import annotations
 
+import importlib.util
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,50 +90,79 @@ def read_background(artifact: Path, inputs: tuple[Field, ...]) -> pd.DataFrame |
     return pd.DataFrame(columns).head(_MAX_BACKGROUND)
 
 
+class LazyExplainer:
+    """Decided at load (so capabilities are known), built on the first request that needs it:
+    importing shap (numba, llvmlite) costs a second and ~100 MB that plain scoring should not pay."""
+
+    def __init__(
+        self, kinds: frozenset[ShapleyKind], cost: str, needs_shap: bool, build: Callable[[], Explainer]
+    ) -> None:
+        self.kinds = kinds
+        self.cost = cost
+        self.needs_shap = needs_shap
+        self._build = build
+        self._built: Explainer | None = None
+        self._lock = threading.Lock()
+
+    def contributions(self, features: pd.DataFrame, kind: ShapleyKind) -> Contributions:
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+        return self._built.contributions(features, kind)
+
+
 def build_explainer(
     estimator: Any, inputs: tuple[str, ...], classes: tuple[Any, ...] | None, background: pd.DataFrame | None
-) -> Explainer | None:
+) -> LazyExplainer | None:
     """The best exact explainer the model allows, else Kernel SHAP when a background exists, else None."""
     preprocess, final = _split(estimator)
     names, owners = _transformed_features(preprocess, inputs)
-    transformed_background = None
-    if background is not None:
-        transformed_background = background if preprocess is None else _dense(preprocess.transform(background))
     labels = _group_labels(classes)
     kind = type(final).__name__
-    explain = None
-    cost = ""
-    if kind in _TREES:
-        explain = _tree(final, len(labels))
-        cost = "exact TreeSHAP: about the cost of scoring the trees once per feature"
-    elif hasattr(final, "coef_") and hasattr(final, "intercept_"):
-        explain = _linear(final, transformed_background, len(names), len(labels))
-        cost = "exact linear SHAP: one multiply per feature"
-    if explain is None and background is not None:
+    multiclass_gbm = kind == "GradientBoostingClassifier" and len(labels) > 1  # shap has no such explainer
+    if kind in _TREES and not multiclass_gbm:
+        method, cost = "tree", "exact TreeSHAP: about the cost of scoring the trees once per feature"
+    elif hasattr(final, "coef_") and hasattr(final, "intercept_") and np.atleast_2d(final.coef_).shape[1] == len(names):
+        method, cost = "linear", "exact linear SHAP: one multiply per feature"
+    elif background is not None:
+        method = "kernel"
         preprocess, names, owners = None, tuple(inputs), list(inputs)
-        explain = _kernel(estimator, background, classes, len(labels))
         cost = f"Kernel SHAP over {len(background)} background rows: about {len(background) * (2 * len(inputs) + 2048):,} model evaluations per row"
-        kind = "kernel"
-    if explain is None:
+    else:
         return None
     aggregation = _aggregation(owners, inputs) if owners is not None else None
-    return Explainer(kind, names, tuple(inputs), aggregation, labels, cost, preprocess, explain)
+
+    def build() -> Explainer:
+        transformed = None
+        if background is not None and preprocess is not None:
+            transformed = _dense(preprocess.transform(background))
+        elif background is not None:
+            transformed = background
+        if method == "tree":
+            explain = _tree(final, len(labels))
+        elif method == "linear":
+            explain = _linear(final, transformed, len(names), len(labels))
+        else:
+            explain = _kernel(estimator, background, classes, len(labels))
+        return Explainer(method, names, tuple(inputs), aggregation, labels, cost, preprocess, explain)
+
+    kinds = frozenset({ShapleyKind.TRANSFORMED} | ({ShapleyKind.ORIGINAL} if aggregation is not None else set()))
+    return LazyExplainer(kinds, cost, method != "linear", build)
 
 
 def explainer_for(
     estimator: Any, inputs: tuple[str, ...], classes: tuple[Any, ...] | None, background: pd.DataFrame | None
-) -> tuple[Explainer | None, str]:
-    """The explainer and a note for `scorer inspect` saying what it costs, or why there is none."""
-    try:
-        explainer = build_explainer(estimator, inputs, classes, background)
-    except ModuleNotFoundError as exc:
-        return None, f"Shapley values need '{exc.name}': pip install 'scoring-runtime[explain]'"
-    if explainer is None:
+) -> tuple[LazyExplainer | None, str]:
+    """The explainer (built on first use) and a note for `scorer inspect` on its cost, or why none."""
+    plan = build_explainer(estimator, inputs, classes, background)
+    if plan is None:
         return (
             None,
             "Shapley values: none (no exact explainer fits; write a background sample with `scorer background`)",
         )
-    return explainer, f"Shapley values: {explainer.cost}"
+    if plan.needs_shap and importlib.util.find_spec("shap") is None:
+        return None, "Shapley values need 'shap': pip install 'scoring-runtime[explain]'"
+    return plan, f"Shapley values: {plan.cost}"
 
 
 def _split(estimator: Any) -> tuple[Any, Any]:
@@ -189,10 +221,7 @@ def _group_labels(classes: tuple[Any, ...] | None) -> tuple[str | None, ...]:
 def _tree(model: Any, groups: int) -> Any:
     import shap
 
-    try:
-        explainer = shap.TreeExplainer(model)
-    except Exception:  # e.g. multiclass sklearn GradientBoosting, which shap does not support
-        return None
+    explainer = shap.TreeExplainer(model)
 
     def explain(matrix: Any) -> tuple[np.ndarray, np.ndarray]:
         values = np.asarray(explainer.shap_values(np.asarray(matrix, dtype=np.float64), check_additivity=False))

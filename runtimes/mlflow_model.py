@@ -115,7 +115,7 @@ class MlflowScorer(Scorer):
 
     def _typed(self, frame: Frame) -> pd.DataFrame:
         """The frame with the signature's own column types (MLflow refuses float64 for a long column)."""
-        table = frame.to_pandas().loc[:, [f.name for f in self._inputs]].copy()
+        table = frame.to_pandas([f.name for f in self._inputs])
         for field in self._inputs:
             column = table[field.name]
             if field.data_type in _NUMPY_INTS:

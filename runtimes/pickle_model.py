@@ -94,7 +94,9 @@ class PickleScorer(Scorer):
         An encoder fitted on integer codes does not recognise the text "2", so the cell is turned
         back into the level it was fitted with; a model fitted on an array gets an array.
         """
-        features = frame.to_pandas().loc[:, list(self._columns)]
+        if not self._named_inputs and not self._native_levels:
+            return frame.matrix(self._columns)
+        features = frame.to_pandas(self._columns)
         for name, mapping in self._native_levels.items():
             features[name] = features[name].map(mapping).astype(object)
         return features if self._named_inputs else features.to_numpy()

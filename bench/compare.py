@@ -1,0 +1,378 @@
+"""Side by side: this server, MLServer 1.7.1 and `mlflow models serve`, on the same model.
+
+    .venv/bin/python -m bench.compare [--seconds 10] [--reps 3] [--quick]
+
+The model: GradientBoostingClassifier (100 trees, depth 3) on scikit-learn's breast-cancer data
+(30 float features). Every server gets bounded wrk runs on 127.0.0.1, servers alternating within
+each repetition; the medians over repetitions are printed and written to bench/RESULTS.md with the
+date, versions and machine. Server CPU per request comes from /proc (the server's process tree).
+MLServer runs from its own virtualenv (.venvs/mlserver: mlserver and mlserver-sklearn 1.7.1 with
+uvloop<0.22, which its default worker pool needs to start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import httpx
+import joblib
+import mlflow.sklearn
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+from sklearn.ensemble import GradientBoostingClassifier
+
+from bench.common import wrk
+from tests.server_process import REPO
+
+WORK = REPO / ".bench"
+MLSERVER = REPO / ".venvs" / "mlserver"
+MOJO = REPO / "tests" / "fixtures" / "h2o" / "gbm_binomial.zip"
+
+
+@dataclass
+class Server:
+    name: str
+    command: list[str]
+    ready_path: str
+    score_path: str
+    body: object  # rows -> request body
+    cwd: Path = WORK
+    process: subprocess.Popen | None = None
+    url: str = ""
+    ready_seconds: float = 0.0
+    results: dict[str, list[dict]] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def prepare() -> tuple[np.ndarray, list[str]]:
+    """Train the model once and write it for every server."""
+    data = load_breast_cancer()
+    x, names = data.data, [n.replace(" ", "_") for n in data.feature_names]
+    model = GradientBoostingClassifier(n_estimators=100, max_depth=3, random_state=0).fit(x, data.target)
+    WORK.mkdir(exist_ok=True)
+    joblib.dump(model, WORK / "gbm.joblib")
+    (WORK / "gbm.joblib.schema.json").write_text(
+        json.dumps(
+            {
+                "inputFields": [{"name": n, "dataType": "Float64"} for n in names],
+                "targetFields": [{"name": "diagnosis", "dataType": "Int32"}],
+            }
+        )
+    )
+    for config, workers in (("mlserver-default", None), ("mlserver-best", 0)):
+        folder = WORK / config
+        (folder / "gbm").mkdir(parents=True, exist_ok=True)
+        joblib.dump(model, folder / "gbm" / "model.joblib")
+        (folder / "gbm" / "model-settings.json").write_text(
+            json.dumps(
+                {
+                    "name": "gbm",
+                    "implementation": "mlserver_sklearn.SKLearnModel",
+                    "parameters": {"uri": "./model.joblib"},
+                }
+            )
+        )
+        settings = {"debug": False} if workers is not None else {}
+        if workers is not None:
+            settings["parallel_workers"] = workers
+        (folder / "settings.json").write_text(json.dumps(settings))
+    mlflow_dir = WORK / "mlflow-model"
+    if not mlflow_dir.exists():
+        mlflow.sklearn.save_model(
+            model, str(mlflow_dir), serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
+        )
+    return x, names
+
+
+def servers(x: np.ndarray, names: list[str]) -> list[Server]:
+    python = sys.executable
+
+    def ours(rows: int, **extra: object) -> dict:
+        return {"fields": names, "rows": [[repr(v) for v in r] for r in _rows(x, rows).tolist()], **extra}
+
+    def v2(rows: int) -> dict:
+        batch = _rows(x, rows)
+        return {
+            "inputs": [
+                {"name": "input-0", "shape": list(batch.shape), "datatype": "FP64", "data": batch.ravel().tolist()}
+            ],
+            "outputs": [{"name": "predict_proba"}],
+        }
+
+    def mlflow_body(rows: int) -> dict:
+        return {"dataframe_split": {"columns": list(range(x.shape[1])), "data": _rows(x, rows).tolist()}}
+
+    found = [
+        Server(
+            "ours",
+            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            "/readyz",
+            "/model/score",
+            ours,
+            REPO,
+        ),
+        Server(
+            "ours-2-workers",
+            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1", "--workers", "2"],
+            "/readyz",
+            "/model/score",
+            ours,
+            REPO,
+        ),
+    ]
+    if (MLSERVER / "bin" / "mlserver").exists():
+        for config in ("mlserver-default", "mlserver-best"):
+            found.append(
+                Server(
+                    config,
+                    [str(MLSERVER / "bin" / "mlserver"), "start", str(WORK / config)],
+                    "/v2/health/ready",
+                    "/v2/models/gbm/infer",
+                    v2,
+                )
+            )
+    mlflow_cli = Path(python).with_name("mlflow")
+    found.append(
+        Server(
+            "mlflow-serve",
+            [
+                str(mlflow_cli),
+                "models",
+                "serve",
+                "-m",
+                str(WORK / "mlflow-model"),
+                "--env-manager",
+                "local",
+                "-h",
+                "127.0.0.1",
+            ],
+            "/ping",
+            "/invocations",
+            mlflow_body,
+        )
+    )
+    return found
+
+
+def _rows(x: np.ndarray, rows: int) -> np.ndarray:
+    return np.resize(x, (rows, x.shape[1]))
+
+
+def start(server: Server) -> None:
+    port = free_port()
+    command = list(server.command)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCORER_")}
+    env["PATH"] = f"{Path(command[0]).parent}:{env.get('PATH', '')}"  # mlflow serve execs uvicorn
+    if server.name.startswith("mlserver"):
+        settings = json.loads((WORK / server.name / "settings.json").read_text())
+        settings.update({"http_port": port, "grpc_port": free_port(), "metrics_port": free_port()})
+        (WORK / server.name / "settings.json").write_text(json.dumps(settings))
+    elif server.name.startswith("mlflow"):
+        command += ["-p", str(port)]
+    else:
+        command += ["--port", str(port)]
+    log = (WORK / f"{server.name}.log").open("wb")
+    started = time.perf_counter()
+    server.process = subprocess.Popen(command, cwd=server.cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server.url = f"http://127.0.0.1:{port}"
+    deadline = started + 120
+    while time.perf_counter() < deadline:
+        try:
+            if httpx.get(server.url + server.ready_path, timeout=1).status_code == 200:
+                server.ready_seconds = time.perf_counter() - started
+                return
+        except httpx.HTTPError:
+            pass
+        if server.process.poll() is not None:
+            break
+        time.sleep(0.05)
+    raise RuntimeError(f"{server.name} did not become ready; see {WORK / (server.name + '.log')}")
+
+
+def stop(server: Server) -> None:
+    if server.process and server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
+    ticks = 0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_rss_mb(pid: int) -> float:
+    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
+    total = 0
+    for each in pids:
+        status = Path(f"/proc/{each}/status").read_text()
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total / 1024
+
+
+def measure(server: Server, label: str, body: dict, connections: int, seconds: int) -> None:
+    with httpx.Client(timeout=60) as client:  # warm-up, and a check that the body is accepted
+        response = client.post(server.url + server.score_path, json=body)
+        response.raise_for_status()
+    cpu_before = tree_cpu_seconds(server.process.pid)
+    result = wrk(server.url + server.score_path, body, connections=connections, seconds=seconds)
+    cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+    result["cpu_ms_per_request"] = 1000 * cpu / max(result["rps"] * seconds, 1)
+    server.results.setdefault(label, []).append(result)
+
+
+SCENARIOS = [
+    ("1 row, 1 connection", 1, 1),
+    ("1 row, 32 connections", 1, 32),
+    ("1,000 rows", 1000, 1),
+    ("10,000 rows", 10_000, 1),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="2 s runs, 1 repetition")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.reps = 2, 1
+    x, names = prepare()
+    pool = servers(x, names)
+    for rep in range(args.reps):
+        for server in pool if rep % 2 == 0 else list(reversed(pool)):
+            start(server)
+            try:
+                for label, rows, connections in SCENARIOS:
+                    if rows >= 10_000 and server.name == "mlflow-serve" and args.quick:
+                        continue
+                    measure(server, label, server.body(rows), connections, args.seconds)
+                server.results.setdefault("rss", []).append({"rss_mb": tree_rss_mb(server.process.pid)})
+                server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
+            finally:
+                stop(server)
+    mojo = mojo_scenarios(args.seconds, args.reps)
+    report(pool, mojo, args)
+
+
+def mojo_scenarios(seconds: int, reps: int) -> Server:
+    """The H2O-3 MOJO (100-tree binomial GBM) and Shapley contributions, on this server only."""
+    from tests.server_process import REPO as root
+
+    rows_source = (MOJO.with_suffix(".input.csv")).read_text().splitlines()
+    fields = rows_source[0].split(",")
+    table = [line.split(",") for line in rows_source[1:]]
+
+    def body(rows: int, **extra: object) -> dict:
+        return {"fields": fields, "rows": [table[i % len(table)] for i in range(rows)], **extra}
+
+    server = Server(
+        "ours-h2o-mojo",
+        [sys.executable, "-m", "app", "serve", str(MOJO), "--host", "127.0.0.1"],
+        "/readyz",
+        "/model/score",
+        body,
+        root,
+    )
+    for _ in range(reps):
+        start(server)
+        try:
+            for label, rows, connections in SCENARIOS:
+                measure(server, label, body(rows), connections, seconds)
+            measure(server, "1,000 rows + contributions", body(1000, requestShapleyValueType="ORIGINAL"), 1, seconds)
+            server.results.setdefault("rss", []).append({"rss_mb": tree_rss_mb(server.process.pid)})
+            server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
+        finally:
+            stop(server)
+    return server
+
+
+def _median(server: Server, label: str, key: str) -> float | None:
+    runs = server.results.get(label)
+    return statistics.median(r[key] for r in runs) if runs else None
+
+
+def report(pool: list[Server], mojo: Server, args: argparse.Namespace) -> None:
+    best = next((s for s in pool if s.name == "mlserver-best"), None)
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Date {date.today()}; {platform.node()}, {os.cpu_count()} cores, {_cpu_model()}; Python {platform.python_version()};",
+        f"wrk runs of {args.seconds} s, median of {args.reps} repetitions, servers alternating; "
+        f"mlserver {_version(MLSERVER / 'bin' / 'python', 'mlserver')}, mlflow {mlflow.__version__}, scikit-learn {_sklearn()}.",
+        "Model: GradientBoostingClassifier, 100 trees, depth 3, breast-cancer data (30 float features).",
+        "",
+        "| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req | vs mlserver-best req/s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for server in [*pool, mojo]:
+        for label in [s[0] for s in SCENARIOS] + ["1,000 rows + contributions"]:
+            rps = _median(server, label, "rps")
+            if rps is None:
+                continue
+            ratio = ""
+            if best is not None and server is not best and _median(best, label, "rps"):
+                ratio = f"{rps / _median(best, label, 'rps'):.2f}x"
+            lines.append(
+                f"| {server.name} | {label} | {rps:,.0f} | {_median(server, label, 'p50_ms'):.3f} | "
+                f"{_median(server, label, 'p99_ms'):.3f} | {_median(server, label, 'cpu_ms_per_request'):.3f} | {ratio} |"
+            )
+    lines += ["", "| server | RSS MB (all processes) | ready s |", "|---|---|---|"]
+    for server in [*pool, mojo]:
+        lines.append(
+            f"| {server.name} | {_median(server, 'rss', 'rss_mb'):.0f} | {_median(server, 'ready', 'ready_s'):.2f} |"
+        )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    (REPO / "bench" / "RESULTS.md").write_text(text)
+
+
+def _cpu_model() -> str:
+    match = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text())
+    return match.group(1).strip() if match else platform.processor()
+
+
+def _version(python: Path, package: str) -> str:
+    if not python.exists():
+        return "not installed"
+    return subprocess.run(
+        [str(python), "-c", f"import importlib.metadata as m; print(m.version('{package}'))"],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def _sklearn() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
+if __name__ == "__main__":
+    main()
