@@ -6,6 +6,7 @@ Every load goes to 127.0.0.1 only, in bounded runs.
 from __future__ import annotations
 
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -33,14 +34,31 @@ def serve(model: Path, *args: str, env: dict[str, str] | None = None) -> tuple[S
     return server, time.perf_counter() - started
 
 
+def process_tree(pid: int) -> list[int]:
+    """A server process and its children (the workers)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid, *map(int, children)]
+
+
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (the workers), in MB."""
-    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
+    """Resident memory of a server's process tree, in MB."""
     total = 0
-    for each in pids:
+    for each in process_tree(pid):
         status = Path(f"/proc/{each}/status").read_text()
         total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
     return total / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time used so far by a server's process tree."""
+    ticks = 0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, body: dict, connections: int, seconds: int = 10) -> dict[str, float]:

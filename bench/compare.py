@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 
-from bench.common import wrk
+from bench.common import cpu_seconds, rss_mb, wrk
 from tests.server_process import REPO
 
 WORK = REPO / ".bench"
@@ -215,34 +215,13 @@ def stop(server: Server) -> None:
             server.process.kill()
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
-    ticks = 0
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def tree_rss_mb(pid: int) -> float:
-    pids = [pid, *map(int, subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split())]
-    total = 0
-    for each in pids:
-        status = Path(f"/proc/{each}/status").read_text()
-        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
-    return total / 1024
-
-
 def measure(server: Server, label: str, body: dict, connections: int, seconds: int) -> None:
     with httpx.Client(timeout=60) as client:  # warm-up, and a check that the body is accepted
         response = client.post(server.url + server.score_path, json=body)
         response.raise_for_status()
-    cpu_before = tree_cpu_seconds(server.process.pid)
+    cpu_before = cpu_seconds(server.process.pid)
     result = wrk(server.url + server.score_path, body, connections=connections, seconds=seconds)
-    cpu = tree_cpu_seconds(server.process.pid) - cpu_before
+    cpu = cpu_seconds(server.process.pid) - cpu_before
     result["cpu_ms_per_request"] = 1000 * cpu / max(result["rps"] * seconds, 1)
     server.results.setdefault(label, []).append(result)
 
@@ -273,7 +252,7 @@ def main() -> None:
                     if rows >= 10_000 and server.name == "mlflow-serve" and args.quick:
                         continue
                     measure(server, label, server.body(rows), connections, args.seconds)
-                server.results.setdefault("rss", []).append({"rss_mb": tree_rss_mb(server.process.pid)})
+                server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
                 server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
             finally:
                 stop(server)
@@ -306,7 +285,7 @@ def mojo_scenarios(seconds: int, reps: int) -> Server:
             for label, rows, connections in SCENARIOS:
                 measure(server, label, body(rows), connections, seconds)
             measure(server, "1,000 rows + contributions", body(1000, requestShapleyValueType="ORIGINAL"), 1, seconds)
-            server.results.setdefault("rss", []).append({"rss_mb": tree_rss_mb(server.process.pid)})
+            server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
             server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
         finally:
             stop(server)

@@ -1,0 +1,59 @@
+"""The `scorer` command as a user runs it: batch scoring of CSV and Parquet, and inspect."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
+from tests.server_process import REPO
+
+INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
+
+
+def _scorer(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_score_streams_a_file_in_chunks_and_equals_predict_proba(tmp_path, credit_model, credit_frame, suffix):
+    table = credit_frame[["ID", *INPUTS]].head(2500)
+    source = tmp_path / f"in{suffix}"
+    if suffix == ".csv":
+        table.to_csv(source, index=False)
+    else:
+        table.to_parquet(source, index=False)
+    out = tmp_path / f"out{suffix}"
+    result = _scorer("score", str(credit_model), str(source), "-o", str(out), "--chunk-rows", "1000", "--include", "ID")
+    assert result.returncode == 0, result.stderr
+    assert "scored 2,500/2,500 rows (100%)" in result.stderr
+    scored = pd.read_csv(out, dtype={"ID": str}) if suffix == ".csv" else pd.read_parquet(out)
+    assert list(scored.columns) == ["ID", f"{CREDIT_TARGET}.0", f"{CREDIT_TARGET}.1"]
+    assert scored["ID"].astype(str).tolist() == table["ID"].astype(str).tolist()
+    expected = joblib.load(credit_model).predict_proba(table[INPUTS])
+    assert np.abs(scored.iloc[:, 1:].to_numpy(dtype=float) - expected).max() <= 1e-9
+
+
+def test_score_reports_a_bad_file_in_one_sentence(tmp_path, credit_model):
+    (tmp_path / "bad.csv").write_text("SEX,AGE\n1,x\n")
+    result = _scorer("score", str(credit_model), str(tmp_path / "bad.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
+    assert result.returncode == 1
+    assert (
+        result.stderr.startswith("scorer: 'fields' lacks the model input field(s)") and "Traceback" not in result.stderr
+    )
+
+
+def test_inspect_prints_runtime_schema_capabilities_and_notes():
+    result = _scorer("inspect", str(REPO / "models" / "airlines" / "distance.zip"))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["runtime"] == "h2o3_mojo"
+    assert report["capabilities"] == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE"]
+    assert report["properties"]["scoringType"] == "REGRESSION"
+    assert any(note.startswith("Java runtime:") for note in report["notes"])
