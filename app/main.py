@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.state.verifiers = build_verifiers(settings)
     app.state.ready = False
     install_error_handlers(app)
-    router = build_router(protect_metrics=settings.metrics_auth)
+    router = build_router(require_auth=bool(app.state.verifiers), protect_metrics=settings.metrics_auth)
     app.include_router(router)
     if settings.path_prefix:
         app.include_router(router, prefix=settings.path_prefix, include_in_schema=False)

@@ -119,13 +119,14 @@ async def media_score(request: Request) -> JsonResponse:
     return JsonResponse(body)
 
 
-def build_router(protect_metrics: bool) -> APIRouter:
-    """The probes are always open; every other route requires credentials when auth is configured."""
+def build_router(require_auth: bool, protect_metrics: bool) -> APIRouter:
+    """The probes are always open; every other route requires credentials when auth is configured
+    (without auth no dependency is attached at all: resolving one costs on every request)."""
     open_routes = APIRouter()
     text = {"response_class": PlainTextResponse}
     open_routes.add_api_route("/readyz", readyz, methods=["GET"], tags=["probes"], **text)
     open_routes.add_api_route("/livez", livez, methods=["GET"], tags=["probes"], **text)
-    router = APIRouter(dependencies=[Depends(require_credentials)])
+    router = APIRouter(dependencies=[Depends(require_credentials)] if require_auth else [])
     (router if protect_metrics else open_routes).add_api_route(
         "/metrics", metrics, methods=["GET"], tags=["probes"], **text
     )
