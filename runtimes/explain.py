@@ -1,4 +1,7 @@
-"""Shapley contributions for Python models (pickles, MLflow native models), built once at load.
+"""Shapley contributions for Python models (pickles, MLflow native models).
+
+The method is chosen at load (so capabilities are known then); the explainer is built on the
+first request that asks for contributions, once.
 
 - Tree ensembles: exact TreeSHAP (`shap.TreeExplainer`) in the model's raw margin space
   (log-odds for gradient boosting; probability for forests, which have no margin).
