@@ -82,8 +82,9 @@ def _scored(request: Request, rows: int) -> None:
 
 async def score(request: Request) -> JsonResponse:
     service = _service(request)
-    score_request = await json_body(request, ScoreRequest)
-    body = await service.run(lambda: service.score(score_request), len(score_request.rows))
+    with service.arrived():
+        score_request = await json_body(request, ScoreRequest)
+        body = await service.score_request(score_request)
     _scored(request, len(score_request.rows))
     return JsonResponse(body)
 

@@ -7,12 +7,15 @@ batch scoring and the server share exactly this path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
 import numpy as np
 
+from app.batching import MicroBatcher
 from app.errors import ApiError, BadRequest, ModelFailed, Overloaded
 from app.schemas import ContributionRequest, MediaScoreRequest, ScoreRequest
 from app.settings import Settings
@@ -32,10 +35,18 @@ from app.tables import (
     sample_request,
     to_frame,
 )
-from runtimes.base import Capability, Contributions, Frame, InputError, Scorer, ShapleyKind
+from runtimes.base import Capability, Contributions, Frame, InputError, Scorer, ScoreResult, ShapleyKind
 
 log = logging.getLogger("scorer")
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    frame: Frame
+    columns: list[tuple[Any, ...]]
+    plan: list[int]
+    kind: ShapleyKind | None
 
 
 def effective_capabilities(scorer: Scorer, shapley: frozenset[ShapleyKind]) -> frozenset[Capability]:
@@ -65,16 +76,20 @@ class ScoringService:
         self.timeout = settings.request_timeout
         self.max_in_flight = settings.max_in_flight
         self._in_flight = 0
+        self._arrived = 0
         self._limiter = anyio.CapacityLimiter(settings.scoring_threads)
+        self._batcher_rows = settings.batch_max_rows
+        self._batcher = (
+            MicroBatcher(scorer.score, settings.batch_max_rows, settings.batch_max_wait_ms / 1000, self._limiter)
+            if settings.batch_max_rows
+            else None
+        )
 
     async def run(self, work: Callable[[], T], rows: int) -> T:
         """Small batches are scored on the event loop (a thread hop costs more than they do);
         larger ones queue for a scoring thread. Past `max_in_flight` requests are shed, so a flood
         cannot hold unbounded bodies in memory, and a batch past `timeout` is answered 503."""
-        if self._in_flight >= self.max_in_flight:
-            raise Overloaded(f"The server is scoring {self._in_flight} requests already; retry shortly.")
-        self._in_flight += 1
-        try:
+        with self._admitted():
             if rows <= self.inline_rows:
                 return work()
             if self.timeout is None:
@@ -86,10 +101,58 @@ class ScoringService:
                 raise Overloaded(
                     f"Scoring took longer than the {self.timeout:g} s limit (SCORER_REQUEST_TIMEOUT)."
                 ) from None
+
+    @contextmanager
+    def arrived(self) -> Iterator[None]:
+        """Held by a scoring route from before its body is read: requests whose bodies are still
+        arriving are the ones a micro-batch could wait for."""
+        self._arrived += 1
+        try:
+            yield
+        finally:
+            self._arrived -= 1
+
+    @contextmanager
+    def _admitted(self) -> Iterator[None]:
+        """Counts a request in flight; past `max_in_flight` it is shed with 503 and Retry-After."""
+        if self._in_flight >= self.max_in_flight:
+            raise Overloaded(f"The server is scoring {self._in_flight} requests already; retry shortly.")
+        self._in_flight += 1
+        try:
+            yield
         finally:
             self._in_flight -= 1
 
     def score(self, request: ScoreRequest) -> dict[str, Any]:
+        prepared = self._prepare(request)
+        result = self._call(lambda: self.scorer.score(prepared.frame, intervals=request.request_prediction_intervals))
+        return self._respond(request, prepared, result)
+
+    async def score_request(self, request: ScoreRequest) -> dict[str, Any]:
+        """The route's entry point: plain small requests join a micro-batch when batching is on."""
+        plain = not (
+            request.request_prediction_intervals
+            or request.request_test_time_augmentation
+            or request.request_shapley_value_type != "NONE"
+        )
+        if self._batcher is None or not plain or len(request.rows) > self._batcher_rows:
+            return await self.run(lambda: self.score(request), len(request.rows))
+        with self._admitted():
+            prepared = self._prepare(request)
+            await anyio.sleep(0)  # lets requests that arrived meanwhile register, so they can join
+            try:
+                result = await self._batcher.score(prepared.frame, alone=self._arrived <= 1)
+            except Exception as exc:
+                raise self._model_error(exc) from exc
+            return self._respond(request, prepared, result)
+
+    def score_media(self, request: MediaScoreRequest, files: dict[str, bytes]) -> dict[str, Any]:
+        """Replace each media cell (a file name) by the uploaded file's bytes, then score."""
+        rows = attach_media(request.fields, request.rows, request.media_fields, self.schema, files)
+        return self.score(request.model_copy(update={"rows": rows}))
+
+    def _prepare(self, request: ScoreRequest) -> _Prepared:
+        """Everything about a request that can be wrong is found here, before any model call."""
         kind = self._requested_shapley(request.request_shapley_value_type, required=False)
         if request.request_prediction_intervals:
             self._require(Capability.SCORE_PREDICTION_INTERVAL, "prediction intervals")
@@ -100,12 +163,15 @@ class ScoringService:
         frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
         if self.schema.media_kind == "image":
             check_images(frame, self.schema.media_fields)
-        result = self._call(lambda: self.scorer.score(frame, intervals=request.request_prediction_intervals))
+        return _Prepared(frame, columns, plan, kind)
+
+    def _respond(self, request: ScoreRequest, prepared: _Prepared, result: ScoreResult) -> dict[str, Any]:
+        frame = prepared.frame
         predictions = self._checked(result.predictions, frame.rows, len(self.schema.outputs), "predictions")
         if request.request_test_time_augmentation:
             predictions = self._augmented_mean(frame, predictions)
-        contributions = self._contributions(frame, kind) if kind else None
-
+        contributions = self._contributions(frame, prepared.kind) if prepared.kind else None
+        columns, plan = prepared.columns, prepared.plan
         out_columns = [generated_ids(frame.rows) if i == GENERATED_ID else echo_column(columns[i]) for i in plan]
         out_columns += format_numbers(predictions)
         body: dict[str, Any] = {"id": self.model_id}
@@ -122,11 +188,6 @@ class ScoringService:
                 "rows": assemble_rows(format_numbers(bounds)),
             }
         return body
-
-    def score_media(self, request: MediaScoreRequest, files: dict[str, bytes]) -> dict[str, Any]:
-        """Replace each media cell (a file name) by the uploaded file's bytes, then score."""
-        rows = attach_media(request.fields, request.rows, request.media_fields, self.schema, files)
-        return self.score(request.model_copy(update={"rows": rows}))
 
     def _augmented_mean(self, frame: Frame, identity: np.ndarray) -> np.ndarray:
         """The mean of the outputs over every declared augmentation of the image cells."""
@@ -220,13 +281,17 @@ class ScoringService:
         """Run model code: input problems it reports are 400, anything else is the model's failure."""
         try:
             return work()
-        except ApiError:
-            raise
-        except InputError as exc:
-            raise BadRequest(str(exc)) from exc
         except Exception as exc:
-            log.exception("the model failed on a valid request")
-            raise ModelFailed(f"The model failed to score this request ({type(exc).__name__}).") from exc
+            raise self._model_error(exc) from exc
+
+    @staticmethod
+    def _model_error(exc: Exception) -> ApiError:
+        if isinstance(exc, ApiError):
+            return exc
+        if isinstance(exc, InputError):
+            return BadRequest(str(exc))
+        log.error("the model failed on a valid request", exc_info=exc)
+        return ModelFailed(f"The model failed to score this request ({type(exc).__name__}).")
 
     @staticmethod
     def _checked(matrix: np.ndarray | None, rows: int, columns: int, what: str) -> np.ndarray:

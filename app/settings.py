@@ -118,6 +118,13 @@ class Settings(BaseSettings):
     log_payloads: bool = False
     """Put request bodies (up to 2 KiB) in the request log; off, because they hold customer data."""
 
+    batch_max_rows: int = Field(default=0, ge=0)
+    """Opt-in micro-batching: merge concurrent small requests into one model call of up to this
+    many rows (0 = off). Requests with Shapley values, intervals or augmentation are never merged."""
+
+    batch_max_wait_ms: float = Field(default=2.0, ge=0)
+    """The longest a request waits for others to join its batch."""
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """Server log level."""
 

@@ -49,6 +49,7 @@ class Server:
     score_path: str
     body: object  # rows -> request body
     cwd: Path = WORK
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
     url: str = ""
     ready_seconds: float = 0.0
@@ -136,6 +137,15 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
             ours,
             REPO,
         ),
+        Server(
+            "ours-batching",
+            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            "/readyz",
+            "/model/score",
+            ours,
+            REPO,
+            env={"SCORER_BATCH_MAX_ROWS": "64", "SCORER_BATCH_MAX_WAIT_MS": "2"},
+        ),
     ]
     if (MLSERVER / "bin" / "mlserver").exists():
         for config in ("mlserver-default", "mlserver-best"):
@@ -180,6 +190,7 @@ def start(server: Server) -> None:
     command = list(server.command)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCORER_")}
     env["PATH"] = f"{Path(command[0]).parent}:{env.get('PATH', '')}"  # mlflow serve execs uvicorn
+    env.update(server.env)
     if server.name.startswith("mlserver"):
         settings = json.loads((WORK / server.name / "settings.json").read_text())
         settings.update({"http_port": port, "grpc_port": free_port(), "metrics_port": free_port()})

@@ -130,6 +130,13 @@ class Frame(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._columns)
 
+    @staticmethod
+    def concat(frames: Sequence[Frame]) -> Frame:
+        """Several batches with the same columns as one."""
+        names = list(frames[0])
+        columns = {name: np.concatenate([frame[name] for frame in frames]) for name in names}
+        return Frame(columns, sum(frame.rows for frame in frames))
+
     def take(self, rows: Sequence[int] | np.ndarray) -> Frame:
         indices = np.asarray(rows, dtype=np.intp)
         return Frame({name: column[indices] for name, column in self._columns.items()}, len(indices))
