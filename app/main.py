@@ -15,7 +15,7 @@ from app.errors import install_error_handlers
 from app.limits import BodyLimitMiddleware
 from app.metrics import Metrics
 from app.observability import RequestObserver
-from app.routes import build_router
+from app.routes import add_routes
 from app.scoring import ScoringService
 from app.security import build_verifiers
 from app.settings import Settings
@@ -69,10 +69,10 @@ def create_app(settings: Settings | None = None, scorer: Scorer | None = None) -
     app.state.verifiers = build_verifiers(settings)
     app.state.ready = False
     install_error_handlers(app)
-    router = build_router(require_auth=bool(app.state.verifiers), protect_metrics=settings.metrics_auth)
-    app.include_router(router)
+    auth = {"require_auth": bool(app.state.verifiers), "protect_metrics": settings.metrics_auth}
+    add_routes(app, "", in_schema=True, **auth)
     if settings.path_prefix:
-        app.include_router(router, prefix=settings.path_prefix, include_in_schema=False)
+        add_routes(app, settings.path_prefix, in_schema=False, **auth)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=settings.log_payloads)
     return app

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from starlette.responses import PlainTextResponse, Response
 
 from app.bodies import json_body, media_body
@@ -83,7 +84,7 @@ def _scored(request: Request, rows: int) -> None:
 async def score(request: Request) -> JsonResponse:
     service = _service(request)
     with service.arrived():
-        score_request = await json_body(request, ScoreRequest)
+        score_request = await json_body(request, ScoreRequest, numeric_rows=service.numeric_rows)
         body = await service.score_request(score_request)
     _scored(request, len(score_request.rows))
     return JsonResponse(body)
@@ -103,7 +104,7 @@ async def score_file(
 
 async def contribution(request: Request) -> JsonResponse:
     service = _service(request)
-    contribution_request = await json_body(request, ContributionRequest)
+    contribution_request = await json_body(request, ContributionRequest, numeric_rows=service.numeric_rows)
     body = await service.run(lambda: service.contribution(contribution_request), len(contribution_request.rows))
     request.state.rows = len(contribution_request.rows)
     return JsonResponse(body)
@@ -120,59 +121,56 @@ async def media_score(request: Request) -> JsonResponse:
     return JsonResponse(body)
 
 
-def build_router(require_auth: bool, protect_metrics: bool) -> APIRouter:
-    """The probes are always open; every other route requires credentials when auth is configured
+def add_routes(app: FastAPI, prefix: str, *, require_auth: bool, protect_metrics: bool, in_schema: bool) -> None:
+    """Register every endpoint directly on the app, the scoring routes first: FastAPI matches
+    routes in order, and an included router costs a second matching pass on every request.
+    The probes are always open; every other route requires credentials when auth is configured
     (without auth no dependency is attached at all: resolving one costs on every request)."""
-    open_routes = APIRouter()
+    guarded = {"dependencies": [Depends(require_credentials)]} if require_auth else {}
     text = {"response_class": PlainTextResponse}
-    open_routes.add_api_route("/readyz", readyz, methods=["GET"], tags=["probes"], **text)
-    open_routes.add_api_route("/livez", livez, methods=["GET"], tags=["probes"], **text)
-    router = APIRouter(dependencies=[Depends(require_credentials)] if require_auth else [])
-    (router if protect_metrics else open_routes).add_api_route(
-        "/metrics", metrics, methods=["GET"], tags=["probes"], **text
-    )
-    router.add_api_route("/model/id", model_id, methods=["GET"], tags=["model"], **text)
-    router.add_api_route("/model/capabilities", capabilities, methods=["GET"], tags=["model"], response_model=list[str])
-    router.add_api_route(
-        "/model/schema", model_schema, methods=["GET"], tags=["model"], responses={200: {"model": ModelDocument}}
-    )
-    router.add_api_route(
-        "/model/sample_request",
-        sample_request,
-        methods=["GET"],
-        tags=["model"],
-        responses={200: {"model": ScoreRequest}},
-    )
-    router.add_api_route(
+
+    def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
+        app.add_api_route(prefix + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
+
+    route(
         "/model/score",
         score,
-        methods=["POST"],
-        tags=["scoring"],
+        "POST",
+        "scoring",
         responses={200: {"model": ScoreResponse}, **_ERRORS},
         openapi_extra=request_body_openapi(ScoreRequest),
+        **guarded,
     )
-    router.add_api_route(
-        "/model/score",
-        score_file,
-        methods=["GET"],
-        tags=["scoring"],
-        responses={200: {"model": ScoreResponse}, **_ERRORS, 404: {"model": ErrorBody}},
-    )
-    router.add_api_route(
+    route(
         "/model/contribution",
         contribution,
-        methods=["POST"],
-        tags=["scoring"],
+        "POST",
+        "scoring",
         responses={200: {"model": ContributionResponse}, **_ERRORS},
         openapi_extra=request_body_openapi(ContributionRequest),
+        **guarded,
     )
-    router.add_api_route(
+    route(
         "/model/media-score",
         media_score,
-        methods=["POST"],
-        tags=["scoring"],
+        "POST",
+        "scoring",
         responses={200: {"model": ScoreResponse}, **_ERRORS},
         openapi_extra={"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _MEDIA_FORM}}}},
+        **guarded,
     )
-    open_routes.include_router(router)
-    return open_routes
+    route(
+        "/model/score",
+        score_file,
+        "GET",
+        "scoring",
+        responses={200: {"model": ScoreResponse}, **_ERRORS, 404: {"model": ErrorBody}},
+        **guarded,
+    )
+    route("/readyz", readyz, "GET", "probes", **text)
+    route("/livez", livez, "GET", "probes", **text)
+    route("/metrics", metrics, "GET", "probes", **text, **(guarded if protect_metrics else {}))
+    route("/model/id", model_id, "GET", "model", **text, **guarded)
+    route("/model/capabilities", capabilities, "GET", "model", response_model=list[str], **guarded)
+    route("/model/schema", model_schema, "GET", "model", responses={200: {"model": ModelDocument}}, **guarded)
+    route("/model/sample_request", sample_request, "GET", "model", responses={200: {"model": ScoreRequest}}, **guarded)
