@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from werkzeug.security import generate_password_hash
 
 from app.errors import ConfigError
-from app.security import OidcVerifier, PassphraseHashVerifier, PassphraseVerifier
+from app.oidc import OidcVerifier
+from app.security import PassphraseHashVerifier, PassphraseVerifier
 
 ISSUER = "https://issuer.example.com/realms/ml"
 AUDIENCE = "scorer"
