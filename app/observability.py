@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
+import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -22,7 +25,8 @@ from app.metrics import Metrics
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 _PAYLOAD_BYTES = 2048
 _RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
-access_log = logging.getLogger("scorer.request")
+_ACCESS_LOGGER = "scorer.request"
+access_log = logging.getLogger(_ACCESS_LOGGER)
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,9 +45,42 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class BufferedStderrHandler(logging.StreamHandler):
+    """Lines on stderr, with the per-request lines written in blocks: they wait in a buffer for at
+    most `interval` seconds, because a write system call per request cost a tenth of a one-row
+    request's CPU. Any other record writes the buffer and itself at once (so shutdown messages
+    and errors are never held back); a killed process loses at most `interval` seconds of
+    request lines."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        try:
+            stream: TextIO = open(sys.stderr.fileno(), "w", buffering=1 << 16, encoding="utf-8", closefd=False)  # noqa: SIM115
+        except (AttributeError, OSError, ValueError):  # stderr replaced by an object without a file
+            stream = sys.stderr
+        super().__init__(stream)
+        self.interval = interval
+        self._flusher_pid: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.name != _ACCESS_LOGGER or record.levelno >= logging.WARNING:
+                self.stream.flush()
+            if self._flusher_pid != os.getpid():  # a forked child has no flusher thread yet
+                self._flusher_pid = os.getpid()
+                threading.Thread(target=self._flush_periodically, name="log-flush", daemon=True).start()
+        except Exception:
+            self.handleError(record)
+
+    def _flush_periodically(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            self.flush()
+
+
 def logging_config(level: str) -> dict[str, Any]:
     """dictConfig for our loggers and uvicorn's, all as JSON lines on stderr."""
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+    handler = {"class": "app.observability.BufferedStderrHandler", "formatter": "json"}
     return {
         "version": 1,
         "disable_existing_loggers": False,

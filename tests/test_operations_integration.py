@@ -138,6 +138,20 @@ def test_request_ids_are_echoed_and_every_request_logs_one_json_line(server_logs
     assert "123.456789" not in server.log
 
 
+def test_request_lines_reach_the_log_while_the_server_runs(server_logs):
+    """Request lines are written in blocks, but within a fraction of a second, not at exit."""
+    server = start_server(MODEL, server_logs)
+    try:
+        with server.client() as client:
+            client.get("/model/id", headers={"x-request-id": "flushed-soon"})
+        deadline = time.monotonic() + 3
+        while '"flushed-soon"' not in server.log and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert '"flushed-soon"' in server.log
+    finally:
+        server.stop()
+
+
 def test_payloads_are_logged_only_when_enabled(server_logs):
     server = start_server(MODEL, server_logs, env={"SCORER_LOG_PAYLOADS": "true"})
     try:
