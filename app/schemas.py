@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 CELL_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}
@@ -23,7 +23,18 @@ class WireModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
 
 
-class ScoreRequest(WireModel):
+class TableRequest(WireModel):
+    """A request carrying `fields` and `rows`."""
+
+    _float_rows: bool = PrivateAttr(default=False)
+    """Set by the body reader when every cell was read as a float: nothing is left to check per cell."""
+
+    @property
+    def float_rows(self) -> bool:
+        return self._float_rows
+
+
+class ScoreRequest(TableRequest):
     """A table to score; every value a string (numbers, booleans and null are read as their text)."""
 
     fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
@@ -53,7 +64,7 @@ class MediaScoreRequest(ScoreRequest):
     )
 
 
-class ContributionRequest(WireModel):
+class ContributionRequest(TableRequest):
     fields: list[str]
     rows: Rows
     request_shapley_value_type: ShapleyType = Field(description="ORIGINAL or TRANSFORMED.")

@@ -71,6 +71,11 @@ class ScoringService:
         self.capabilities = effective_capabilities(scorer, settings.shapley_kinds)
         missing = frozenset(settings.missing_values) | frozenset(scorer.schema.missing_values)
         self.read_options = ReadOptions(missing, settings.invalid_numbers_as_missing)
+        self.numeric_rows = self.read_options.numeric_fast_path and all(
+            f.data_type.is_numeric for f in self.schema.inputs
+        )
+        """Rows may be read straight into floats: every input is a number and no missing token
+        is itself a number (a text cell or a missing token still reads, by the general path)."""
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows
         self.timeout = settings.request_timeout
@@ -160,7 +165,7 @@ class ScoringService:
             self._require(Capability.TEST_TIME_AUGMENTATION, "test-time augmentation")
         check_table(request.fields, request.rows, self.schema, self.max_rows)
         plan = output_plan(request.fields, request.include_fields_in_output, request.id_field)
-        frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
+        frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options, request.float_rows)
         if self.schema.media_kind == "image":
             check_images(frame, self.schema.media_fields)
         return _Prepared(frame, columns, plan, kind)
@@ -204,7 +209,7 @@ class ScoringService:
     def contribution(self, request: ContributionRequest) -> dict[str, Any]:
         kind = self._requested_shapley(request.request_shapley_value_type, required=True)
         check_table(request.fields, request.rows, self.schema, self.max_rows)
-        frame, _ = to_frame(request.fields, request.rows, self.schema, self.read_options)
+        frame, _ = to_frame(request.fields, request.rows, self.schema, self.read_options, request.float_rows)
         return self._contributions(frame, kind)
 
     def sample_request(self) -> dict[str, Any]:

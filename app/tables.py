@@ -17,6 +17,7 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from app.errors import BadRequest, PayloadTooLarge
@@ -149,10 +150,15 @@ def to_frame(
     rows: list[list[Any]],
     schema: ModelSchema,
     options: ReadOptions,
+    float_rows: bool = False,
 ) -> tuple[Frame, list[tuple[Any, ...]]]:
-    """The model's typed input frame, and the transposed request columns for echoing."""
-    columns = list(zip(*rows, strict=True))
+    """The model's typed input frame, and the transposed request columns for echoing.
+    `float_rows`: every cell is known to be a float (read so by the body reader)."""
     position = {name: i for i, name in enumerate(fields)}
+    if float_rows:
+        block = np.array(rows, dtype=np.float64).T  # one pass; zip(*rows) costs twice as much at 10,000 rows
+        return Frame({f.name: block[position[f.name]] for f in schema.inputs}, len(rows)), list(block)
+    columns = list(zip(*rows, strict=True))
     media = set(schema.media_fields)
     data = {
         field.name: _read_column(field, columns[position[field.name]], options, field.name in media)
@@ -171,12 +177,20 @@ def generated_ids(count: int) -> list[str]:
 
 
 def format_numbers(matrix: np.ndarray) -> list[list[str]]:
-    """Each column as shortest round-trip text (`repr`), `NaN` for a missing prediction."""
+    """Each column as `repr` text (shortest round trip), `NaN` for a missing prediction. orjson
+    writes the same digits 8x faster than `repr`, but spells exponents its own way (`1e-7`, and
+    `0.00001` where `repr` says `1e-05`), so values in those ranges are written by `repr`."""
     columns = []
     for values in np.asarray(matrix, dtype=np.float64).T:
-        texts = list(map(repr, values.tolist()))
-        if not np.isfinite(values).all():
-            texts = [_non_finite(t) for t in texts]
+        if not values.size:
+            columns.append([])
+            continue
+        values = np.ascontiguousarray(values)
+        texts = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+        magnitude = np.abs(values)
+        restyle = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
+        for row in np.flatnonzero(restyle).tolist():
+            texts[row] = _non_finite(repr(float(values[row])))
         columns.append(texts)
     return columns
 

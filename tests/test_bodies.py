@@ -1,0 +1,94 @@
+"""Reading JSON bodies: the float fast path must read exactly what the general path reads."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from app.bodies import parse_json
+from app.errors import BadRequest
+from app.schemas import ContributionRequest, ScoreRequest
+from app.tables import ReadOptions, to_frame
+from runtimes.base import DataType, Field, ModelSchema, ScoringType
+
+FIELDS = ["a", "b", "c"]
+SCHEMA = ModelSchema(
+    inputs=tuple(Field(name, DataType.FLOAT64) for name in FIELDS),
+    outputs=(Field("y", DataType.FLOAT64),),
+    targets=(Field("y", DataType.FLOAT64),),
+    scoring_type=ScoringType.REGRESSION,
+)
+OPTIONS = ReadOptions(frozenset({"", "NA"}))
+
+
+def _frame(body: bytes, numeric_rows: bool) -> tuple[ScoreRequest, dict[str, np.ndarray]]:
+    request = parse_json(body, ScoreRequest, numeric_rows=numeric_rows)
+    frame, _ = to_frame(request.fields, request.rows, SCHEMA, OPTIONS, request.float_rows)
+    return request, {name: frame[name] for name in FIELDS}
+
+
+def test_float_rows_read_exactly_what_the_general_path_reads():
+    rng = np.random.default_rng(3)
+    values = rng.random(3_000) * 10.0 ** rng.integers(-320, 300, 3_000) * rng.choice([-1, 1], 3_000)
+    texts = [repr(v) for v in values.tolist()] + ["1", "-2", "1E5", "2.50", "nan", "-Infinity", "0.1e-3"] * 3
+    rows = [texts[i : i + 3] for i in range(0, len(texts) - len(texts) % 3, 3)]
+    body = json.dumps({"fields": FIELDS, "rows": rows}).encode()
+    fast_request, fast = _frame(body, numeric_rows=True)
+    general_request, general = _frame(body, numeric_rows=False)
+    assert fast_request.float_rows and not general_request.float_rows
+    for name in FIELDS:
+        assert fast[name].dtype == np.float64
+        np.testing.assert_array_equal(fast[name], general[name])
+        assert np.array_equal(np.signbit(fast[name]), np.signbit(general[name]))
+
+
+@pytest.mark.parametrize(
+    "row",
+    [["1", "NA", "3"], ["1", None, "3"], ["1", True, "3"], ["1", "x", "3"], ["1", " 2", "3"], ["1", "02", "3"]],
+    ids=["missing token", "null", "boolean", "text", "padded", "leading zero"],
+)
+def test_rows_that_are_not_all_float_texts_keep_their_json_values(row):
+    request = parse_json(json.dumps({"fields": FIELDS, "rows": [row]}).encode(), ScoreRequest, numeric_rows=True)
+    assert not request.float_rows and request.rows == [row]
+
+
+def test_echoed_fields_keep_their_texts():
+    body = {"fields": FIELDS, "rows": [["1.50", "2", "3"]], "includeFieldsInOutput": ["a"]}
+    request = parse_json(json.dumps(body).encode(), ScoreRequest, numeric_rows=True)
+    assert not request.float_rows and request.rows == [["1.50", "2", "3"]]
+
+
+def test_options_are_read_in_either_spelling_and_last_duplicate_wins():
+    body = b'{"fields": ["a"], "rows": [["1"]], "rows": [["2"]], "request_prediction_intervals": true}'
+    request = parse_json(body, ScoreRequest, numeric_rows=True)
+    assert request.rows == [[2.0]] and request.request_prediction_intervals
+    contribution = parse_json(
+        b'{"fields": ["a"], "rows": [["1"]], "requestShapleyValueType": "ORIGINAL"}',
+        ContributionRequest,
+        numeric_rows=True,
+    )
+    assert contribution.float_rows and contribution.request_shapley_value_type == "ORIGINAL"
+
+
+def test_valid_json_the_fast_readers_refuse_is_still_read():
+    request = parse_json(b'{"fields": ["a", "b"], "rows": [[1e400, NaN]]}', ScoreRequest, numeric_rows=True)
+    assert request.rows[0][0] == float("inf") and np.isnan(request.rows[0][1])
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"", "body is empty"),
+        (b'{"fields": [', "not valid JSON"),
+        (b'{"fields": ["\xff"], "rows": []}', "not valid JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'{"fields": ["a"], "rows": "x"}', "'rows' is not valid"),
+        (b'{"fields": ["a"], "rows": [["1"]], "requestShapleyValueType": "SOME"}', "must be one of"),
+    ],
+)
+def test_bad_documents_are_one_sentence_400s(body, fragment):
+    with pytest.raises(BadRequest) as caught:
+        parse_json(body, ScoreRequest, numeric_rows=True)
+    assert fragment in caught.value.detail and caught.value.detail.count(". ") == 0
