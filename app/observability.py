@@ -8,12 +8,13 @@ never logged unless `SCORER_LOG_PAYLOADS` is set.
 from __future__ import annotations
 
 import contextvars
+import itertools
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -105,7 +106,7 @@ class RequestObserver:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        rid = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        rid = _header(scope, b"x-request-id") or _request_ids.next()
         token = request_id.set(rid)
         status = 500
         payload = bytearray()
@@ -141,6 +142,24 @@ class RequestObserver:
                 fields["payload"] = payload.decode("utf-8", "replace")
             access_log.info("request", extra=fields)
             request_id.reset(token)
+
+
+class _RequestIds:
+    """32 hex digits: a random prefix per process and a counter. Unique across workers and
+    restarts like a UUID4, without reading the OS's random source on every request."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._prefix = ""
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked child must not repeat its parent's ids
+            self._pid, self._prefix, self._count = os.getpid(), secrets.token_hex(8), itertools.count()
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_request_ids = _RequestIds()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
