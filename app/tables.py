@@ -44,6 +44,9 @@ class ReadOptions:
         return not any(_parses_as_number(token) for token in self.missing)
 
 
+_FEW_VALUES = 32
+"""Up to this many numbers `repr` is cheaper than orjson's numpy path plus its checks."""
+
 GENERATED_ID = -1
 """Marker in an output plan for the generated UUID column."""
 
@@ -156,8 +159,11 @@ def to_frame(
     `float_rows`: every cell is known to be a float (read so by the body reader)."""
     position = {name: i for i, name in enumerate(fields)}
     if float_rows:
-        block = np.array(rows, dtype=np.float64).T  # one pass; zip(*rows) costs twice as much at 10,000 rows
-        return Frame({f.name: block[position[f.name]] for f in schema.inputs}, len(rows)), list(block)
+        table = np.array(rows, dtype=np.float64)  # one pass; zip(*rows) costs twice as much at 10,000 rows
+        columns_of = table.T
+        data = {f.name: columns_of[position[f.name]] for f in schema.inputs}
+        block = (tuple(fields), table) if tuple(fields) == schema.input_names else None
+        return Frame(data, len(rows), block), list(columns_of)
     columns = list(zip(*rows, strict=True))
     media = set(schema.media_fields)
     data = {
@@ -177,22 +183,27 @@ def generated_ids(count: int) -> list[str]:
 
 
 def format_numbers(matrix: np.ndarray) -> list[list[str]]:
-    """Each column as `repr` text (shortest round trip), `NaN` for a missing prediction. orjson
-    writes the same digits 8x faster than `repr`, but spells exponents its own way (`1e-7`, and
-    `0.00001` where `repr` says `1e-05`), so values in those ranges are written by `repr`."""
+    """Each column as `repr` text (shortest round trip), `NaN` for a missing prediction. For
+    more than a few values orjson writes the same digits 8x faster than `repr`, but it spells
+    exponents its own way (`1e-7`, and `0.00001` where `repr` says `1e-05`), so values in those
+    ranges are still written by `repr`."""
+    values = np.asarray(matrix, dtype=np.float64)
+    if values.size <= _FEW_VALUES:
+        return [[_number_text(v) for v in column] for column in values.T.tolist()]
     columns = []
-    for values in np.asarray(matrix, dtype=np.float64).T:
-        if not values.size:
-            columns.append([])
-            continue
-        values = np.ascontiguousarray(values)
-        texts = orjson.dumps(values, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
-        magnitude = np.abs(values)
-        restyle = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
+    for column in values.T:
+        column = np.ascontiguousarray(column)
+        texts = orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+        magnitude = np.abs(column)
+        restyle = ~np.isfinite(column) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (column != 0))
         for row in np.flatnonzero(restyle).tolist():
-            texts[row] = _non_finite(repr(float(values[row])))
+            texts[row] = _number_text(float(column[row]))
         columns.append(texts)
     return columns
+
+
+def _number_text(value: float) -> str:
+    return repr(value) if math.isfinite(value) else _non_finite(repr(value))
 
 
 def assemble_rows(columns: list[list[str]]) -> list[list[str]]:

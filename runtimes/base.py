@@ -114,11 +114,15 @@ class Frame(Mapping[str, np.ndarray]):
     that want pandas call `to_pandas()`, built once per batch.
     """
 
-    __slots__ = ("_columns", "_pandas", "rows")
+    __slots__ = ("_block", "_columns", "_pandas", "rows")
 
-    def __init__(self, columns: Mapping[str, np.ndarray], rows: int) -> None:
+    def __init__(
+        self, columns: Mapping[str, np.ndarray], rows: int, block: tuple[tuple[str, ...], np.ndarray] | None = None
+    ) -> None:
+        """`block`: the same data already side by side (names, 2-D array), when the reader has it."""
         self._columns = dict(columns)
         self._pandas: pd.DataFrame | None = None
+        self._block = block
         self.rows = rows
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -159,7 +163,10 @@ class Frame(Mapping[str, np.ndarray]):
         return table
 
     def matrix(self, columns: Sequence[str]) -> np.ndarray:
-        """The columns side by side as one 2-D array (float64 when they all are)."""
+        """The columns side by side as a new 2-D array (float64 when they all are): the model may
+        change it in place (scikit-learn transformers with copy=False do)."""
+        if self._block is not None and tuple(columns) == self._block[0]:
+            return self._block[1].copy()  # a contiguous copy costs a fraction of column_stack
         return np.column_stack([self._columns[name] for name in columns])
 
 
