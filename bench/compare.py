@@ -38,6 +38,9 @@ from tests.server_process import REPO
 
 WORK = REPO / ".bench"
 MLSERVER = REPO / ".venvs" / "mlserver"
+DEPLOYED = REPO / ".venvs" / "ours-sklearn"
+"""This server installed as a pickle deployment installs it (`pip install .[sklearn]`, like the
+image with EXTRAS=sklearn): no pyarrow, which pandas imports when present (+33 MB per worker)."""
 MOJO = REPO / "tests" / "fixtures" / "h2o" / "gbm_binomial.zip"
 
 
@@ -130,6 +133,14 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
             REPO,
         ),
         Server(
+            "ours-sklearn-install",
+            [str(DEPLOYED / "bin" / "python"), "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            "/readyz",
+            "/model/score",
+            ours,
+            REPO,
+        ),
+        Server(
             "ours-2-workers",
             [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1", "--workers", "2"],
             "/readyz",
@@ -179,6 +190,15 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
         )
     )
     return found
+
+
+def deployed_venv() -> None:
+    """Create or refresh .venvs/ours-sklearn (idempotent: pip skips what is installed)."""
+    if not (DEPLOYED / "bin" / "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DEPLOYED)], check=True)
+    subprocess.run(
+        [str(DEPLOYED / "bin" / "python"), "-m", "pip", "install", "-q", "-e", f"{REPO}[sklearn]"], check=True
+    )
 
 
 def _rows(x: np.ndarray, rows: int) -> np.ndarray:
@@ -254,6 +274,7 @@ def main() -> None:
     if args.quick:
         args.seconds, args.reps = 2, 1
     x, names = prepare()
+    deployed_venv()
     pool = servers(x, names)
     for rep in range(args.reps):
         for server in pool if rep % 2 == 0 else list(reversed(pool)):
