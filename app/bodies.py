@@ -52,11 +52,10 @@ def parse_json(raw: bytes | str, model: type[M], *, numeric_rows: bool = False) 
 
 def _read_document(raw: bytes | str, numeric_rows: bool) -> tuple[dict[str, Any], bool] | None:
     """The JSON object and whether its rows were read as floats, or None when the fast readers
-    refuse the text. Rows read as floats are
-    exactly what the cells' texts parse to, so only a request that echoes input fields (whose
-    texts must come back unchanged) keeps its rows as JSON values. One nuance: the text "-0"
-    reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking for it cost more than
-    reading a 10,000-row body)."""
+    refuse the text. Floats are exactly what the cells' texts parse to, so only a request that
+    echoes input fields (whose texts must come back unchanged) keeps its rows as JSON values.
+    One nuance: the text "-0" reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking
+    for it cost more than reading a 10,000-row body)."""
     try:
         values = _TOP_LEVEL.decode(raw)
         numeric_rows = numeric_rows and not any(key in values for key in _ECHO_KEYS)

@@ -7,7 +7,7 @@ batch scoring and the server share exactly this path.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class _Prepared:
     frame: Frame
-    columns: list[tuple[Any, ...]]
+    columns: list[Sequence[Any]]
     plan: list[int]
     kind: ShapleyKind | None
 

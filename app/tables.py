@@ -154,7 +154,7 @@ def to_frame(
     schema: ModelSchema,
     options: ReadOptions,
     float_rows: bool = False,
-) -> tuple[Frame, list[tuple[Any, ...]]]:
+) -> tuple[Frame, list[Sequence[Any]]]:
     """The model's typed input frame, and the transposed request columns for echoing.
     `float_rows`: every cell is known to be a float (read so by the body reader)."""
     position = {name: i for i, name in enumerate(fields)}
@@ -227,7 +227,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else _non_finite(repr(value))
+        return _number_text(value)
     return str(value)
 
 
