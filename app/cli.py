@@ -65,36 +65,34 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--runtime", help="force a runtime instead of detecting it (SCORER_RUNTIME)")
     serve.set_defaults(handler=_serve)
 
-    score = commands.add_parser("score", help="score a CSV or Parquet file into another")
-    score.add_argument("model", type=Path)
+    offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
+    offline.add_argument("model", type=Path)
+    offline.add_argument("--runtime", help="force a runtime instead of detecting it")
+
+    score = commands.add_parser("score", parents=[offline], help="score a CSV or Parquet file into another")
     score.add_argument("input", type=Path, help="CSV (header row = field names) or .parquet file")
     score.add_argument("-o", "--output", type=Path, required=True, help="output .csv or .parquet file")
     score.add_argument("--include", nargs="*", default=[], help="input fields to copy into the output")
     score.add_argument("--chunk-rows", type=int, default=10_000, help="rows scored per batch")
-    score.add_argument("--runtime", help="force a runtime instead of detecting it")
     score.add_argument("--quiet", action="store_true", help="no progress output")
     score.set_defaults(handler=_score)
 
     calibrate = commands.add_parser(
-        "calibrate", help="store split-conformal prediction intervals for a regression model"
+        "calibrate", parents=[offline], help="store split-conformal prediction intervals for a regression model"
     )
-    calibrate.add_argument("model", type=Path)
     calibrate.add_argument("data", type=Path, help="held-out CSV or .parquet with the inputs and the target")
     calibrate.add_argument("--target", required=True, help="column holding the true values")
     calibrate.add_argument("--coverage", type=float, default=0.9, help="nominal coverage, e.g. 0.9")
-    calibrate.add_argument("--runtime", help="force a runtime instead of detecting it")
     calibrate.set_defaults(handler=_calibrate)
 
-    background = commands.add_parser("background", help="store a background sample for model-agnostic Shapley values")
-    background.add_argument("model", type=Path)
+    background = commands.add_parser(
+        "background", parents=[offline], help="store a background sample for model-agnostic Shapley values"
+    )
     background.add_argument("data", type=Path, help="CSV with the model's input fields")
     background.add_argument("--rows", type=int, default=100, help="rows to keep (at most 100 are used)")
-    background.add_argument("--runtime", help="force a runtime instead of detecting it")
     background.set_defaults(handler=_background)
 
-    inspect = commands.add_parser("inspect", help="print a model's runtime, schema and capabilities")
-    inspect.add_argument("model", type=Path)
-    inspect.add_argument("--runtime", help="force a runtime instead of detecting it")
+    inspect = commands.add_parser("inspect", parents=[offline], help="print a model's runtime, schema and capabilities")
     inspect.set_defaults(handler=_inspect)
     return parser
 
