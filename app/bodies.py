@@ -42,30 +42,31 @@ def parse_json(raw: bytes | str, model: type[M], *, numeric_rows: bool = False) 
         if read is None:
             return model.model_validate_json(raw)
         document, float_rows = read
-        parsed = model.model_validate(document)
+        if float_rows is None or not issubclass(model, TableRequest):
+            return model.model_validate(document if float_rows is None else {**document, "rows": float_rows})
+        parsed = model.model_validate({**document, "rows": []})
     except ValidationError as exc:
         raise BadRequest(validation_sentence(exc.errors())) from None
-    if float_rows and isinstance(parsed, TableRequest):
-        parsed._float_rows = True
+    parsed.adopt_float_rows(float_rows)
     return parsed
 
 
-def _read_document(raw: bytes | str, numeric_rows: bool) -> tuple[dict[str, Any], bool] | None:
-    """The JSON object and whether its rows were read as floats, or None when the fast readers
-    refuse the text. Floats are exactly what the cells' texts parse to, so only a request that
-    echoes input fields (whose texts must come back unchanged) keeps its rows as JSON values.
+def _read_document(raw: bytes | str, numeric_rows: bool) -> tuple[dict[str, Any], list[list[float]] | None] | None:
+    """The JSON object (without `rows` when they were read as floats) and the float rows, or None
+    when the fast readers refuse the text. Floats are exactly what the cells' texts parse to, so
+    only a request that echoes input fields (whose texts must come back unchanged) keeps its rows
+    as JSON values.
     One nuance: the text "-0" reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking
     for it cost more than reading a 10,000-row body)."""
     try:
         values = _TOP_LEVEL.decode(raw)
         numeric_rows = numeric_rows and not any(key in values for key in _ECHO_KEYS)
         document: dict[str, Any] = {}
-        float_rows = False
+        float_rows = None
         for key, value in values.items():
             if key == "rows" and numeric_rows:
                 try:
-                    document[key] = _FLOAT_ROWS.decode(value)
-                    float_rows = True
+                    float_rows = _FLOAT_ROWS.decode(value)
                     continue
                 except msgspec.ValidationError:
                     pass  # a missing token, a text cell, a null: read as JSON values below

@@ -26,6 +26,8 @@ class WireModel(BaseModel):
 class TableRequest(WireModel):
     """A request carrying `fields` and `rows`."""
 
+    fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
+    rows: Rows = Field(description="Rows of values, each with exactly `len(fields)` values.")
     _float_rows: bool = PrivateAttr(default=False)
     """Set by the body reader when every cell was read as a float: nothing is left to check per cell."""
 
@@ -33,12 +35,15 @@ class TableRequest(WireModel):
     def float_rows(self) -> bool:
         return self._float_rows
 
+    def adopt_float_rows(self, rows: list[list[float]]) -> None:
+        """Rows the body reader already read as floats, which `Rows` would only copy list by list."""
+        self.rows = rows
+        self._float_rows = True
+
 
 class ScoreRequest(TableRequest):
     """A table to score; every value a string (numbers, booleans and null are read as their text)."""
 
-    fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
-    rows: Rows = Field(description="Rows of values, each with exactly `len(fields)` values.")
     include_fields_in_output: list[str] | None = Field(
         default=None, description="Input fields copied into each output row, before the predictions."
     )
@@ -65,8 +70,6 @@ class MediaScoreRequest(ScoreRequest):
 
 
 class ContributionRequest(TableRequest):
-    fields: list[str]
-    rows: Rows
     request_shapley_value_type: ShapleyType = Field(description="ORIGINAL or TRANSFORMED.")
 
 

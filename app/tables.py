@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -159,7 +160,8 @@ def to_frame(
     `float_rows`: every cell is known to be a float (read so by the body reader)."""
     position = {name: i for i, name in enumerate(fields)}
     if float_rows:
-        table = np.array(rows, dtype=np.float64)  # one pass; zip(*rows) costs twice as much at 10,000 rows
+        width = len(fields)  # every row has it: check_table ran first
+        table = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * width).reshape(len(rows), width)
         columns_of = table.T
         data = {f.name: columns_of[position[f.name]] for f in schema.inputs}
         block = (tuple(fields), table) if tuple(fields) == schema.input_names else None
