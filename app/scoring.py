@@ -16,6 +16,7 @@ import anyio
 import numpy as np
 
 from app.batching import MicroBatcher
+from app.costs import RowCost
 from app.errors import ApiError, BadRequest, ModelFailed, Overloaded
 from app.schemas import ContributionRequest, MediaScoreRequest, ScoreRequest
 from app.settings import Settings
@@ -78,6 +79,8 @@ class ScoringService:
         is itself a number (a text cell or a missing token still reads, by the general path)."""
         self.max_rows = settings.max_rows
         self.inline_rows = settings.inline_rows
+        self.inline_budget = settings.inline_budget_ms / 1000
+        self.score_cost = RowCost()
         self.timeout = settings.request_timeout
         self.max_in_flight = settings.max_in_flight
         self._in_flight = 0
@@ -90,13 +93,19 @@ class ScoringService:
             else None
         )
 
-    async def run(self, work: Callable[[], T], rows: int) -> T:
-        """Small batches are scored on the event loop (a thread hop costs more than they do);
-        larger ones queue for a scoring thread. Past `max_in_flight` requests are shed, so a flood
-        cannot hold unbounded bodies in memory, and a batch past `timeout` is answered 503."""
+    async def run(self, work: Callable[[], T], rows: int, cost: RowCost | None = None) -> T:
+        """Small batches are scored on the event loop (a thread hop costs more than they do), and
+        so is a larger one whose `cost` so far predicts it within `inline_budget`; the rest queue
+        for a scoring thread. Past `max_in_flight` requests are shed, so a flood cannot hold
+        unbounded bodies in memory, and a batch past `timeout` is answered 503."""
         with self._admitted():
             if rows <= self.inline_rows:
                 return work()
+            if cost is not None:
+                inline = cost.predict(rows) <= self.inline_budget
+                work = cost.measured(work, rows)
+                if inline:
+                    return work()
             if self.timeout is None:
                 return await anyio.to_thread.run_sync(work, limiter=self._limiter)
             try:
@@ -141,7 +150,7 @@ class ScoringService:
             or request.request_shapley_value_type != "NONE"
         )
         if self._batcher is None or not plain or len(request.rows) > self._batcher_rows:
-            return await self.run(lambda: self.score(request), len(request.rows))
+            return await self.run(lambda: self.score(request), len(request.rows), self.score_cost)
         with self._admitted():
             prepared = self._prepare(request)
             await anyio.sleep(0)  # lets requests that arrived meanwhile register, so they can join

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     inline_rows: int = Field(default=16, ge=0)
     """Requests with at most this many rows are scored on the event loop (no thread hop)."""
 
+    inline_budget_ms: float = Field(default=5.0, ge=0)
+    """Larger score requests are also scored on the event loop when the model's measured time for
+    that many rows is within this budget (other connections wait that long); 0 = off."""
+
     passphrase: SecretStr | None = None
     """Bearer passphrase every request except the probes must carry (`Authorization: Bearer ...`)."""
 
