@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, WithJsonSchema
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 CELL_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}
@@ -28,17 +29,15 @@ class TableRequest(WireModel):
 
     fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
     rows: Rows = Field(description="Rows of values, each with exactly `len(fields)` values.")
-    _float_rows: bool = PrivateAttr(default=False)
-    """Set by the body reader when every cell was read as a float: nothing is left to check per cell."""
 
     @property
     def float_rows(self) -> bool:
-        return self._float_rows
+        """Every cell was read as a float by the body reader: nothing is left to check per cell."""
+        return isinstance(self.rows, np.ndarray)
 
-    def adopt_float_rows(self, rows: list[list[float]]) -> None:
-        """Rows the body reader already read as floats, which `Rows` would only copy list by list."""
-        self.rows = rows
-        self._float_rows = True
+    def adopt_float_block(self, block: np.ndarray) -> None:
+        """Rows the body reader read into one 2-D float array; `rows` is that array from then on."""
+        self.rows = block
 
 
 class ScoreRequest(TableRequest):

@@ -174,7 +174,7 @@ class ScoringService:
             self._require(Capability.TEST_TIME_AUGMENTATION, "test-time augmentation")
         check_table(request.fields, request.rows, self.schema, self.max_rows)
         plan = output_plan(request.fields, request.include_fields_in_output, request.id_field)
-        frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options, request.float_rows)
+        frame, columns = to_frame(request.fields, request.rows, self.schema, self.read_options)
         if self.schema.media_kind == "image":
             check_images(frame, self.schema.media_fields)
         return _Prepared(frame, columns, plan, kind)
@@ -218,7 +218,7 @@ class ScoringService:
     def contribution(self, request: ContributionRequest) -> dict[str, Any]:
         kind = self._requested_shapley(request.request_shapley_value_type, required=True)
         check_table(request.fields, request.rows, self.schema, self.max_rows)
-        frame, _ = to_frame(request.fields, request.rows, self.schema, self.read_options, request.float_rows)
+        frame, _ = to_frame(request.fields, request.rows, self.schema, self.read_options)
         return self._contributions(frame, kind)
 
     def sample_request(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -52,11 +51,12 @@ GENERATED_ID = -1
 """Marker in an output plan for the generated UUID column."""
 
 
-def check_table(fields: list[str], rows: list[list[Any]], schema: ModelSchema, max_rows: int) -> None:
-    """Reject what API.md's error table names, in the order a client would want to fix it."""
+def check_table(fields: list[str], rows: Sequence[Sequence[Any]], schema: ModelSchema, max_rows: int) -> None:
+    """Reject what API.md's error table names, in the order a client would want to fix it.
+    `rows` is a list of lists, or the 2-D float array the body reader made of them."""
     if not fields:
         raise BadRequest("'fields' is empty; list the names of the columns in 'rows'.")
-    if not rows:
+    if len(rows) == 0:
         raise BadRequest("'rows' is empty; send at least one row to score.")
     if len(rows) > max_rows:
         raise PayloadTooLarge(f"The request has {len(rows)} rows; at most {max_rows} are allowed per request.")
@@ -68,7 +68,7 @@ def check_table(fields: list[str], rows: list[list[Any]], schema: ModelSchema, m
     if missing:
         raise BadRequest(f"'fields' lacks the model input field(s) {_names(missing)}.")
     width = len(fields)
-    for index, row in enumerate(rows):
+    for index, row in enumerate(rows[:1] if isinstance(rows, np.ndarray) else rows):
         if len(row) != width:
             raise BadRequest(f"row {index} has {len(row)} values but 'fields' names {width}.")
 
@@ -151,17 +151,15 @@ def planned_names(fields: list[str], plan: list[int], id_field: str | None) -> l
 
 def to_frame(
     fields: list[str],
-    rows: list[list[Any]],
+    rows: Sequence[Sequence[Any]],
     schema: ModelSchema,
     options: ReadOptions,
-    float_rows: bool = False,
 ) -> tuple[Frame, list[Sequence[Any]]]:
-    """The model's typed input frame, and the transposed request columns for echoing.
-    `float_rows`: every cell is known to be a float (read so by the body reader)."""
+    """The model's typed input frame, and the transposed request columns for echoing. Rows the
+    body reader already read into a float array (every input a number) become the frame as is."""
     position = {name: i for i, name in enumerate(fields)}
-    if float_rows:
-        width = len(fields)  # every row has it: check_table ran first
-        table = np.fromiter(chain.from_iterable(rows), np.float64, len(rows) * width).reshape(len(rows), width)
+    if isinstance(rows, np.ndarray):
+        table = rows
         columns_of = table.T
         data = {f.name: columns_of[position[f.name]] for f in schema.inputs}
         block = (tuple(fields), table) if tuple(fields) == schema.input_names else None

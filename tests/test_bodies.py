@@ -7,10 +7,11 @@ import json
 import numpy as np
 import pytest
 
+from app import bodies
 from app.bodies import parse_json
 from app.errors import BadRequest
 from app.schemas import ContributionRequest, ScoreRequest
-from app.tables import ReadOptions, to_frame
+from app.tables import ReadOptions, check_table, to_frame
 from runtimes.base import DataType, Field, ModelSchema, ScoringType
 
 FIELDS = ["a", "b", "c"]
@@ -25,7 +26,7 @@ OPTIONS = ReadOptions(frozenset({"", "NA"}))
 
 def _frame(body: bytes, numeric_rows: bool) -> tuple[ScoreRequest, dict[str, np.ndarray]]:
     request = parse_json(body, ScoreRequest, numeric_rows=numeric_rows)
-    frame, _ = to_frame(request.fields, request.rows, SCHEMA, OPTIONS, request.float_rows)
+    frame, _ = to_frame(request.fields, request.rows, SCHEMA, OPTIONS)
     return request, {name: frame[name] for name in FIELDS}
 
 
@@ -42,6 +43,41 @@ def test_float_rows_read_exactly_what_the_general_path_reads():
         assert fast[name].dtype == np.float64
         np.testing.assert_array_equal(fast[name], general[name])
         assert np.array_equal(np.signbit(fast[name]), np.signbit(general[name]))
+
+
+@pytest.mark.parametrize("chunk_bytes", [40, 97, 1 << 20])
+def test_rows_read_in_chunks_are_the_rows_read_at_once(monkeypatch, chunk_bytes):
+    monkeypatch.setattr(bodies, "_CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(5)
+    rows = [[repr(v) for v in row] for row in (rng.random((400, 3)) * 1e3).tolist()]
+    body = json.dumps({"fields": FIELDS, "rows": rows}, indent=1).encode()  # "],\n" between rows
+    request = parse_json(body, ScoreRequest, numeric_rows=True)
+    assert request.float_rows and request.rows.shape == (400, 3)
+    np.testing.assert_array_equal(request.rows, np.array(rows, dtype=float))
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        ([["1", "2"]], "row 399 has 2 values"),
+        ([["1", "2", "3", "4"]], "row 399 has 4 values"),
+        ([["1", "],[2", "3"]], "'],[2'"),
+    ],
+    ids=["short last row", "long last row", "a row end inside a text cell"],
+)
+def test_chunks_that_disagree_fall_back_to_the_general_reader(monkeypatch, tail, expected):
+    monkeypatch.setattr(bodies, "_CHUNK_BYTES", 64)
+    body = json.dumps({"fields": FIELDS, "rows": [["1", "2", "3"]] * 399 + tail}).encode()
+    request = parse_json(body, ScoreRequest, numeric_rows=True)
+    assert not request.float_rows and request.rows[-1] == tail[0]
+    with pytest.raises(BadRequest) as caught:
+        to_frame_checked(request)
+    assert expected in caught.value.detail
+
+
+def to_frame_checked(request: ScoreRequest) -> None:
+    check_table(request.fields, request.rows, SCHEMA, 10_000)
+    to_frame(request.fields, request.rows, SCHEMA, OPTIONS)
 
 
 @pytest.mark.parametrize(
@@ -63,7 +99,7 @@ def test_echoed_fields_keep_their_texts():
 def test_options_are_read_in_either_spelling_and_last_duplicate_wins():
     body = b'{"fields": ["a"], "rows": [["1"]], "rows": [["2"]], "request_prediction_intervals": true}'
     request = parse_json(body, ScoreRequest, numeric_rows=True)
-    assert request.rows == [[2.0]] and request.request_prediction_intervals
+    assert request.rows.tolist() == [[2.0]] and request.request_prediction_intervals
     contribution = parse_json(
         b'{"fields": ["a"], "rows": [["1"]], "requestShapleyValueType": "ORIGINAL"}',
         ContributionRequest,
