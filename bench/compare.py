@@ -6,6 +6,8 @@ The model: GradientBoostingClassifier (100 trees, depth 3) on scikit-learn's bre
 (30 float features). Every server gets bounded wrk runs on 127.0.0.1, servers alternating within
 each repetition; the medians over repetitions are printed and written to bench/RESULTS.md with the
 date, versions and machine. Server CPU per request comes from /proc (the server's process tree).
+Two floors run beside them (bench/floor.py): the benchmark model behind a raw ASGI callable and
+behind one FastAPI endpoint, with nothing but JSON, `predict_proba` and `repr`.
 MLServer runs from its own virtualenv (.venvs/mlserver: mlserver and mlserver-sklearn 1.7.1 with
 uvloop<0.22, which its default worker pool needs to start).
 """
@@ -33,7 +35,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 
-from bench.common import cpu_seconds, rss_mb, wrk
+from bench.common import cpu_seconds, process_tree, rss_mb, wrk
 from tests.server_process import REPO
 
 WORK = REPO / ".bench"
@@ -41,6 +43,7 @@ MLSERVER = REPO / ".venvs" / "mlserver"
 DEPLOYED = REPO / ".venvs" / "ours-sklearn"
 """This server installed as a pickle deployment installs it (`pip install .[sklearn]`, like the
 image with EXTRAS=sklearn): no pyarrow, which pandas imports when present (+33 MB per worker)."""
+UVICORN_QUIET = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
 MOJO = REPO / "tests" / "fixtures" / "h2o" / "gbm_binomial.zip"
 
 
@@ -169,6 +172,18 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
                     v2,
                 )
             )
+    for name, factory in (("floor-raw-asgi", "raw_app"), ("floor-fastapi", "fastapi_app")):
+        found.append(
+            Server(
+                name,
+                [str(Path(python).with_name("uvicorn")), "--factory", f"bench.floor:{factory}", *UVICORN_QUIET],
+                "/ready",
+                "/score",
+                ours,
+                REPO,
+                env={"BENCH_MODEL": str(WORK / "gbm.joblib")},
+            )
+        )
     mlflow_cli = Path(python).with_name("mlflow")
     found.append(
         Server(
@@ -238,12 +253,18 @@ def start(server: Server) -> None:
 
 
 def stop(server: Server) -> None:
+    """Stop a server and wait for its workers too, so that none is still exiting while the next
+    server starts (its start-up time is measured)."""
     if server.process and server.process.poll() is None:
+        tree = process_tree(server.process.pid)
         server.process.terminate()
         try:
             server.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.process.kill()
+        deadline = time.perf_counter() + 20
+        while any(Path(f"/proc/{pid}").exists() for pid in tree[1:]) and time.perf_counter() < deadline:
+            time.sleep(0.05)
 
 
 def measure(server: Server, label: str, body: dict, connections: int, seconds: int) -> None:
