@@ -239,16 +239,17 @@ def start(server: Server) -> None:
     server.process = subprocess.Popen(command, cwd=server.cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
     server.url = f"http://127.0.0.1:{port}"
     deadline = started + 120
-    while time.perf_counter() < deadline:
-        try:
-            if httpx.get(server.url + server.ready_path, timeout=1).status_code == 200:
-                server.ready_seconds = time.perf_counter() - started
-                return
-        except httpx.HTTPError:
-            pass
-        if server.process.poll() is not None:
-            break
-        time.sleep(0.05)
+    with httpx.Client(timeout=1) as probe:  # one client: a new one per poll builds an SSL context
+        while time.perf_counter() < deadline:
+            try:
+                if probe.get(server.url + server.ready_path).status_code == 200:
+                    server.ready_seconds = time.perf_counter() - started
+                    return
+            except httpx.HTTPError:
+                pass
+            if server.process.poll() is not None:
+                break
+            time.sleep(0.01)
     raise RuntimeError(f"{server.name} did not become ready; see {WORK / (server.name + '.log')}")
 
 
