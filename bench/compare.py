@@ -376,7 +376,16 @@ def report(pool: list[Server], mojo: Server, args: argparse.Namespace) -> None:
                 f"| {server.name} | {label} | {rps:,.0f} | {_median(server, label, 'p50_ms'):.3f} | "
                 f"{_median(server, label, 'p99_ms'):.3f} | {_median(server, label, 'cpu_ms_per_request'):.3f} | {ratio} |"
             )
-    lines += ["", "| server | RSS MB (all processes) | ready s |", "|---|---|---|"]
+    lines += [
+        "",
+        "Floors: the model behind a raw ASGI callable and behind one FastAPI endpoint (bench/floor.py),",
+        "with no checks, logging or metrics. RSS after every scenario. Ready: process start to a 200",
+        "from the readiness path; each server starts minutes after its last run, with its files partly",
+        "out of the page cache (back-to-back starts of the same server are ~0.35 s faster).",
+        "",
+        "| server | RSS MB (all processes) | ready s |",
+        "|---|---|---|",
+    ]
     for server in [*pool, mojo]:
         lines.append(
             f"| {server.name} | {_median(server, 'rss', 'rss_mb'):.0f} | {_median(server, 'ready', 'ready_s'):.2f} |"
