@@ -58,10 +58,9 @@ def parse_json(raw: bytes | str, model: type[M], *, numeric_rows: bool = False) 
 
 def _read_document(raw: bytes | str, numeric_rows: bool) -> tuple[dict[str, Any], np.ndarray | None] | None:
     """The JSON object (without `rows` when they were read as floats) and the rows as one float
-    block, or None when the fast readers refuse the text. Floats are exactly what the cells' texts parse to, so
-    only a request that echoes input fields (whose texts must come back unchanged) keeps its rows
-    as JSON values.
-    One nuance: the text "-0" reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking
+    block, or None when the fast readers refuse the text. Floats are exactly what the cells' texts
+    parse to, so only a request that echoes input fields (whose texts must come back unchanged)
+    keeps its rows as JSON values. One nuance: the text "-0" reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking
     for it cost more than reading a 10,000-row body)."""
     try:
         values = _TOP_LEVEL.decode(raw)
