@@ -43,12 +43,12 @@ def parse_json(raw: bytes | str, model: type[M], *, numeric_rows: bool = False) 
     if not (raw.strip() if isinstance(raw, bytes | str) else raw):
         raise BadRequest("The request body is empty; send a JSON object.")
     try:
-        read = _read_document(raw, numeric_rows)
+        read = _read_document(raw, numeric_rows and issubclass(model, TableRequest))
         if read is None:
             return model.model_validate_json(raw)
         document, block = read
-        if block is None or not issubclass(model, TableRequest):
-            return model.model_validate(document if block is None else {**document, "rows": block.tolist()})
+        if block is None:
+            return model.model_validate(document)
         parsed = model.model_validate({**document, "rows": []})
     except ValidationError as exc:
         raise BadRequest(validation_sentence(exc.errors())) from None

@@ -30,13 +30,9 @@ class TableRequest(WireModel):
     fields: list[str] = Field(description="Column names of `rows`; must include every model input field.")
     rows: Rows = Field(description="Rows of values, each with exactly `len(fields)` values.")
 
-    @property
-    def float_rows(self) -> bool:
-        """Every cell was read as a float by the body reader: nothing is left to check per cell."""
-        return isinstance(self.rows, np.ndarray)
-
     def adopt_float_block(self, block: np.ndarray) -> None:
-        """Rows the body reader read into one 2-D float array; `rows` is that array from then on."""
+        """Rows the body reader read into one 2-D float array (every cell a number, nothing left to
+        check per cell); `rows` is that array from then on."""
         self.rows = block
 
 

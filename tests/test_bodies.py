@@ -38,7 +38,7 @@ def test_float_rows_read_exactly_what_the_general_path_reads():
     body = json.dumps({"fields": FIELDS, "rows": rows}).encode()
     fast_request, fast = _frame(body, numeric_rows=True)
     general_request, general = _frame(body, numeric_rows=False)
-    assert fast_request.float_rows and not general_request.float_rows
+    assert isinstance(fast_request.rows, np.ndarray) and not isinstance(general_request.rows, np.ndarray)
     for name in FIELDS:
         assert fast[name].dtype == np.float64
         np.testing.assert_array_equal(fast[name], general[name])
@@ -52,7 +52,7 @@ def test_rows_read_in_chunks_are_the_rows_read_at_once(monkeypatch, chunk_bytes)
     rows = [[repr(v) for v in row] for row in (rng.random((400, 3)) * 1e3).tolist()]
     body = json.dumps({"fields": FIELDS, "rows": rows}, indent=1).encode()  # "],\n" between rows
     request = parse_json(body, ScoreRequest, numeric_rows=True)
-    assert request.float_rows and request.rows.shape == (400, 3)
+    assert isinstance(request.rows, np.ndarray) and request.rows.shape == (400, 3)
     np.testing.assert_array_equal(request.rows, np.array(rows, dtype=float))
 
 
@@ -69,7 +69,7 @@ def test_chunks_that_disagree_fall_back_to_the_general_reader(monkeypatch, tail,
     monkeypatch.setattr(bodies, "_CHUNK_BYTES", 64)
     body = json.dumps({"fields": FIELDS, "rows": [["1", "2", "3"]] * 399 + tail}).encode()
     request = parse_json(body, ScoreRequest, numeric_rows=True)
-    assert not request.float_rows and request.rows[-1] == tail[0]
+    assert not isinstance(request.rows, np.ndarray) and request.rows[-1] == tail[0]
     with pytest.raises(BadRequest) as caught:
         to_frame_checked(request)
     assert expected in caught.value.detail
@@ -87,13 +87,13 @@ def to_frame_checked(request: ScoreRequest) -> None:
 )
 def test_rows_that_are_not_all_float_texts_keep_their_json_values(row):
     request = parse_json(json.dumps({"fields": FIELDS, "rows": [row]}).encode(), ScoreRequest, numeric_rows=True)
-    assert not request.float_rows and request.rows == [row]
+    assert not isinstance(request.rows, np.ndarray) and request.rows == [row]
 
 
 def test_echoed_fields_keep_their_texts():
     body = {"fields": FIELDS, "rows": [["1.50", "2", "3"]], "includeFieldsInOutput": ["a"]}
     request = parse_json(json.dumps(body).encode(), ScoreRequest, numeric_rows=True)
-    assert not request.float_rows and request.rows == [["1.50", "2", "3"]]
+    assert not isinstance(request.rows, np.ndarray) and request.rows == [["1.50", "2", "3"]]
 
 
 def test_options_are_read_in_either_spelling_and_last_duplicate_wins():
@@ -105,7 +105,7 @@ def test_options_are_read_in_either_spelling_and_last_duplicate_wins():
         ContributionRequest,
         numeric_rows=True,
     )
-    assert contribution.float_rows and contribution.request_shapley_value_type == "ORIGINAL"
+    assert isinstance(contribution.rows, np.ndarray) and contribution.request_shapley_value_type == "ORIGINAL"
 
 
 def test_valid_json_the_fast_readers_refuse_is_still_read():
