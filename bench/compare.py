@@ -129,7 +129,7 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
     found = [
         Server(
             "ours",
-            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            [python, "-m", "scoring_runtime", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
             "/readyz",
             "/model/score",
             ours,
@@ -137,7 +137,15 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
         ),
         Server(
             "ours-sklearn-install",
-            [str(DEPLOYED / "bin" / "python"), "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            [
+                str(DEPLOYED / "bin" / "python"),
+                "-m",
+                "scoring_runtime",
+                "serve",
+                str(WORK / "gbm.joblib"),
+                "--host",
+                "127.0.0.1",
+            ],
             "/readyz",
             "/model/score",
             ours,
@@ -145,7 +153,17 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
         ),
         Server(
             "ours-2-workers",
-            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1", "--workers", "2"],
+            [
+                python,
+                "-m",
+                "scoring_runtime",
+                "serve",
+                str(WORK / "gbm.joblib"),
+                "--host",
+                "127.0.0.1",
+                "--workers",
+                "2",
+            ],
             "/readyz",
             "/model/score",
             ours,
@@ -153,7 +171,7 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
         ),
         Server(
             "ours-batching",
-            [python, "-m", "app", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
+            [python, "-m", "scoring_runtime", "serve", str(WORK / "gbm.joblib"), "--host", "127.0.0.1"],
             "/readyz",
             "/model/score",
             ours,
@@ -327,7 +345,7 @@ def mojo_scenarios(seconds: int, reps: int) -> Server:
 
     server = Server(
         "ours-h2o-mojo",
-        [sys.executable, "-m", "app", "serve", str(MOJO), "--host", "127.0.0.1"],
+        [sys.executable, "-m", "scoring_runtime", "serve", str(MOJO), "--host", "127.0.0.1"],
         "/readyz",
         "/model/score",
         body,

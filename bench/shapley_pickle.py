@@ -17,12 +17,11 @@ import joblib
 import pandas as pd
 from sklearn.ensemble import GradientBoostingClassifier
 
-from app.settings import DEFAULT_MISSING_VALUES
-from app.tables import ReadOptions, to_frame
 from bench.common import median_ms, serve, timed_posts
 from models.train_examples import HYDRAULIC_FEATURES
-from runtimes import load_scorer
-from runtimes.base import ShapleyKind
+from scoring_runtime.core.types import ShapleyKind
+from scoring_runtime.runtimes import load_scorer
+from tests.frames import to_frame
 from tests.server_process import REPO
 
 
@@ -34,9 +33,7 @@ def main() -> None:
     joblib.dump(model, artifact)
     rows = data[HYDRAULIC_FEATURES].sample(1000, replace=True, random_state=0).astype(str)
     scorer = load_scorer(artifact)
-    frame, _ = to_frame(
-        list(rows.columns), rows.to_numpy().tolist(), scorer.schema, ReadOptions(frozenset(DEFAULT_MISSING_VALUES))
-    )
+    frame, _ = to_frame(list(rows.columns), rows.to_numpy().tolist(), scorer.schema)
     scorer.contributions(frame.take([0]), ShapleyKind.ORIGINAL)
     times = []
     for _ in range(5):

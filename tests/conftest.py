@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app.settings import BUNDLED_MODEL, Settings
+from scoring_runtime.settings import bundled_model
 from tests import model_builders
 from tests.server_process import ExternalServer, ServerProcess, start_server
 
@@ -39,12 +39,7 @@ def pump_model(model_dir: Path) -> tuple[Path, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def default_model() -> Path:
-    return BUNDLED_MODEL
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return Settings(_env_file=None)
+    return bundled_model()
 
 
 @pytest.fixture(scope="session")

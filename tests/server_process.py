@@ -62,10 +62,10 @@ def start_server(
     env: dict[str, str] | None = None,
     ready_timeout: float = 60,
 ) -> ServerProcess:
-    """Start `python -m app serve` and wait until it answers `/livez`; fail with its log if it dies."""
+    """Start `python -m scoring_runtime serve` and wait until it answers `/livez`; fail with its log if it dies."""
     port = free_port()
     log_path = log_dir / f"server-{port}.log"
-    command = [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
+    command = [sys.executable, "-m", "scoring_runtime", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
     if model is not None:
         command.insert(4, str(model))
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SCORER_")}

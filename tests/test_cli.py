@@ -18,7 +18,9 @@ INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
 
 
 def _scorer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, cwd=REPO, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "scoring_runtime", *args], capture_output=True, text=True, cwd=REPO, timeout=300
+    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -43,7 +45,7 @@ def test_score_streams_a_file_in_chunks_and_equals_predict_proba(tmp_path, credi
 def test_score_reports_a_bad_file_in_one_sentence(tmp_path, credit_model):
     (tmp_path / "bad.csv").write_text("SEX,AGE\n1,x\n")
     result = _scorer("score", str(credit_model), str(tmp_path / "bad.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert (
         result.stderr.startswith("scorer: 'fields' lacks the model input field(s)") and "Traceback" not in result.stderr
     )

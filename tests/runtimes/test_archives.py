@@ -7,8 +7,8 @@ import zipfile
 
 import pytest
 
-from runtimes.archives import extract_zip
-from runtimes.base import ModelLoadError
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.runtimes.archives import extract_zip
 
 
 def _zip(path, members: dict[str, bytes], *, link: str | None = None):

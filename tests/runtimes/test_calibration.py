@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import GradientBoostingRegressor
 
-from runtimes import calibration, load_scorer
-from runtimes.base import Capability, Frame, ModelLoadError
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.frame import Frame
+from scoring_runtime.core.types import Capability
+from scoring_runtime.runtimes import calibration, load_scorer
 from tests.model_builders import DATA
 from tests.server_process import REPO, start_server
 
@@ -48,7 +50,7 @@ def test_calibrated_intervals_cover_held_out_rows(split_pump_model, server_logs)
     artifact, calib_csv, test = split_pump_model
     assert Capability.SCORE_PREDICTION_INTERVAL not in load_scorer(artifact).capabilities
     result = subprocess.run(
-        [sys.executable, "-m", "app", "calibrate", str(artifact), str(calib_csv), "--target", "pump_eff", "--coverage", "0.9"],
+        [sys.executable, "-m", "scoring_runtime", "calibrate", str(artifact), str(calib_csv), "--target", "pump_eff", "--coverage", "0.9"],
         capture_output=True, text=True, cwd=REPO, check=True,
     )  # fmt: skip
     assert "for 90% coverage, from 551 rows" in result.stdout

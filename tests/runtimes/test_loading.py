@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from runtimes import load_adapter, load_scorer, resolve_runtime
-from runtimes.artifacts import detect_runtime, sha256_of, stable_id
-from runtimes.base import LoadOptions, ModelLoadError
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.runtimes import load_adapter, load_scorer, resolve_runtime
+from scoring_runtime.runtimes.artifacts import detect_runtime, sha256_of, stable_id
+from scoring_runtime.runtimes.options import LoadOptions
 
 
 def _zip(path: Path, members: dict[str, bytes]) -> Path:
@@ -90,7 +91,7 @@ def test_runtime_whose_dependency_is_missing_names_the_pip_install(monkeypatch):
     real = importlib.import_module
 
     def fake_import(name: str, *args: object) -> object:
-        if name == "runtimes.mlflow_model":
+        if name == "scoring_runtime.runtimes.python.mlflow_model":
             raise ModuleNotFoundError("No module named 'mlflow'", name="mlflow")
         return real(name, *args)
 

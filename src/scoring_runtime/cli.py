@@ -1,0 +1,144 @@
+"""The `scorer` command: serve a model, score a file in batches, inspect an artifact, or store
+a calibration or background sample beside it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from scoring_runtime import __version__
+from scoring_runtime.core.errors import ConfigError, ModelLoadError, RequestError
+from scoring_runtime.runtimes.artifacts import single_artifact_in
+
+EXIT_FAILED = 2
+_SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ModelLoadError, ConfigError) as exc:
+        return _fail(str(exc))
+    except RequestError as exc:
+        return _fail(exc.detail)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return _fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}.")
+
+
+def _fail(sentence: str) -> int:
+    print(f"scorer: {sentence}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scorer", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve a model over HTTP (the H2O scoring API)")
+    serve.add_argument(
+        "model", nargs="?", type=Path, help="model artifact (default: SCORER_MODEL or the bundled model)"
+    )
+    serve.add_argument("--host", help="interface to listen on (SCORER_HOST, default 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port (SCORER_PORT, default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (SCORER_WORKERS, default 1)")
+    serve.add_argument("--path-prefix", help="also serve every route under this prefix (SCORER_PATH_PREFIX)")
+    serve.add_argument("--runtime", help="force a runtime instead of detecting it (SCORER_RUNTIME)")
+    serve.set_defaults(handler=_serve)
+
+    offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
+    offline.add_argument("model", type=Path, help="model artifact (file or folder)")
+    offline.add_argument("--runtime", help="force a runtime instead of detecting it")
+
+    score = commands.add_parser("score", parents=[offline], help="score a CSV or Parquet file into another")
+    score.add_argument("input", type=Path, help="CSV (header row = field names) or .parquet file")
+    score.add_argument("-o", "--output", type=Path, required=True, help="output .csv or .parquet file")
+    score.add_argument("--include", nargs="*", default=[], help="input fields to copy into the output")
+    score.add_argument("--chunk-rows", type=int, default=10_000, help="rows scored per batch")
+    score.add_argument("--quiet", action="store_true", help="no progress output")
+    score.set_defaults(handler=_score)
+
+    calibrate = commands.add_parser(
+        "calibrate", parents=[offline], help="store split-conformal prediction intervals for a regression model"
+    )
+    calibrate.add_argument("data", type=Path, help="held-out CSV or .parquet with the inputs and the target")
+    calibrate.add_argument("--target", required=True, help="column holding the true values")
+    calibrate.add_argument("--coverage", type=float, default=0.9, help="nominal coverage, e.g. 0.9")
+    calibrate.set_defaults(handler=_calibrate)
+
+    background = commands.add_parser(
+        "background", parents=[offline], help="store a background sample for model-agnostic Shapley values"
+    )
+    background.add_argument("data", type=Path, help="CSV with the model's input fields")
+    background.add_argument("--rows", type=int, default=100, help="rows to keep (at most 100 are used)")
+    background.set_defaults(handler=_background)
+
+    inspect = commands.add_parser("inspect", parents=[offline], help="print a model's runtime, schema and capabilities")
+    inspect.set_defaults(handler=_inspect)
+    return parser
+
+
+def _settings(**overrides: Any) -> Any:
+    from scoring_runtime.settings import load_settings
+
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _load(args: argparse.Namespace, **overrides: Any) -> Any:
+    from scoring_runtime.runtimes import load_model
+
+    return load_model(_settings(model=args.model, runtime=args.runtime, **overrides))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from scoring_runtime.http.server import serve
+
+    return serve(_settings(**{name: getattr(args, name) for name in _SERVE_OPTIONS}))
+
+
+def _score(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.score import score_file
+
+    model = _load(args, max_rows=max(args.chunk_rows, 1))
+    score_file(model, args.input, args.output, include=args.include, chunk_rows=args.chunk_rows, quiet=args.quiet)
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.calibrate import calibrate
+
+    print(calibrate(_load(args), _artifact(args.model), args.data, args.target, args.coverage))
+    return 0
+
+
+def _background(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.calibrate import store_background
+
+    print(store_background(_load(args), _artifact(args.model), args.data, args.rows))
+    return 0
+
+
+def _artifact(path: Path) -> Path:
+    return single_artifact_in(path) or path
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from scoring_runtime.protocols.h2o.codec import schema_document
+
+    model = _load(args)
+    report = {
+        "runtime": model.info.runtime,
+        "capabilities": sorted(c.value for c in model.capabilities),
+        "mediaFields": list(model.schema.media_fields),
+        "notes": list(model.info.notes),
+        **schema_document(model),
+    }
+    print(json.dumps(report, indent=2))
+    return 0

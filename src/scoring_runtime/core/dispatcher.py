@@ -1,0 +1,91 @@
+"""Where and when a model's work runs: admission, the event loop or a thread, time limits.
+
+A thread hop costs about 0.3 ms, more than scoring a few rows of most models, so small work runs
+on the event loop; so does larger scoring the model has been measured to finish within a budget.
+Everything else waits for one of a bounded number of scoring threads. Past the in-flight limit a
+request is shed at once, so a flood cannot hold unbounded work in memory.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+
+from scoring_runtime.core.costs import RowCost
+from scoring_runtime.core.errors import Overloaded
+
+if TYPE_CHECKING:
+    from scoring_runtime.settings import ModelSettings
+
+T = TypeVar("T")
+
+
+class Work(enum.Enum):
+    """What kind of work a request brings, which decides where it may run."""
+
+    SCORE = "score"
+    """Scoring: inline when small, or when its measured cost fits the inline budget."""
+    EXPLAIN = "explain"
+    """Shapley values: inline only when small (their cost varies too much to predict)."""
+    BLOCKING = "blocking"
+    """Reads files or decodes media: always on a thread."""
+
+
+class Dispatcher:
+    def __init__(self, settings: ModelSettings) -> None:
+        self.inline_rows = settings.inline_rows
+        self.inline_budget = settings.inline_budget_ms / 1000
+        self.timeout = settings.request_timeout
+        self.max_in_flight = settings.max_in_flight
+        self.limiter = anyio.CapacityLimiter(settings.scoring_threads)
+        self.score_cost = RowCost()
+        self._in_flight = 0
+        self.receiving = 0
+        """Requests whose bodies are still arriving: the ones a micro-batch could wait for."""
+
+    async def run(self, work: Callable[[], T], rows: int, kind: Work) -> T:
+        with self.admitted():
+            if kind is not Work.BLOCKING and rows <= self.inline_rows:
+                return work()
+            if kind is Work.SCORE:
+                inline = self.score_cost.predict(rows) <= self.inline_budget
+                work = self.score_cost.measured(work, rows)
+                if inline:
+                    return work()
+            return await self.in_thread(work)
+
+    async def in_thread(self, work: Callable[[], T]) -> T:
+        """`work` on a scoring thread, answered 503 past the time limit."""
+        if self.timeout is None:
+            return await anyio.to_thread.run_sync(work, limiter=self.limiter)
+        try:
+            with anyio.fail_after(self.timeout):
+                return await anyio.to_thread.run_sync(work, limiter=self.limiter, abandon_on_cancel=True)
+        except TimeoutError:
+            raise Overloaded(
+                f"Scoring took longer than the {self.timeout:g} s limit (SCORER_REQUEST_TIMEOUT)."
+            ) from None
+
+    @contextmanager
+    def arrival(self) -> Iterator[None]:
+        """Held from before a request's body is read until it is answered."""
+        self.receiving += 1
+        try:
+            yield
+        finally:
+            self.receiving -= 1
+
+    @contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Counts a request in flight; past `max_in_flight` it is shed."""
+        if self._in_flight >= self.max_in_flight:
+            raise Overloaded(f"The server is scoring {self._in_flight} requests already; retry shortly.")
+        self._in_flight += 1
+        try:
+            yield
+        finally:
+            self._in_flight -= 1

@@ -1,0 +1,63 @@
+"""Cell values as text: how a JSON number or boolean reads, and how a float is written.
+
+One spelling everywhere: requests read `true` and `1.5` the same whether they arrived as JSON
+values or strings, and every protocol writes numbers in the shortest form that reads back to the
+same float64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import orjson
+
+_FEW_VALUES = 32
+"""Up to this many numbers `repr` is cheaper than orjson's numpy path plus its checks."""
+_NON_FINITE = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def number_text(value: float) -> str:
+    """`repr` (shortest round trip); `NaN`, `Infinity`, `-Infinity` for the rest."""
+    text = repr(value)
+    return text if math.isfinite(value) else _NON_FINITE.get(text, text)
+
+
+def cell_text(value: Any) -> str:
+    """The text a JSON value stands for: `true` for a boolean, the number as written for a number."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return number_text(value)
+    return str(value)
+
+
+def quote(text: str | None, limit: int = 40) -> str:
+    """A cell's text for an error sentence, cut at `limit` characters."""
+    text = text or ""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def names(items: tuple[str, ...] | list[str]) -> str:
+    """Field names for an error sentence: `'a', 'b'`."""
+    return ", ".join(repr(n) for n in items)
+
+
+def number_columns(matrix: np.ndarray) -> list[list[str]]:
+    """Each column of a matrix as `number_text`. For more than a few values orjson writes the
+    same digits 8x faster than `repr`, but it spells exponents its own way (`1e-7`, and
+    `0.00001` where `repr` says `1e-05`), so values in those ranges are still written by `repr`."""
+    values = np.asarray(matrix, dtype=np.float64)
+    if values.size <= _FEW_VALUES:
+        return [[number_text(v) for v in column] for column in values.T.tolist()]
+    columns = []
+    for column in values.T:
+        column = np.ascontiguousarray(column)
+        texts = orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY)[1:-1].decode().split(",")
+        magnitude = np.abs(column)
+        restyle = ~np.isfinite(column) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (column != 0))
+        for row in np.flatnonzero(restyle).tolist():
+            texts[row] = number_text(float(column[row]))
+        columns.append(texts)
+    return columns

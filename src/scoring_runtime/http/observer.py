@@ -1,0 +1,99 @@
+"""Request ids, one JSON log line per request, and the request metrics, in one middleware.
+
+Payload values are never logged unless `SCORER_LOG_PAYLOADS` is set.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import secrets
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scoring_runtime.http.logs import ACCESS_LOGGER, request_id
+from scoring_runtime.http.metrics import Metrics
+
+_PAYLOAD_BYTES = 2048
+access_log = logging.getLogger(ACCESS_LOGGER)
+
+
+class RequestObserver:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_payloads: bool = False) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.log_payloads = log_payloads
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        rid = _header(scope, b"x-request-id") or _request_ids.next()
+        token = request_id.set(rid)
+        status = 500
+        payload = bytearray()
+
+        async def observed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+            await send(message)
+
+        async def observed_receive() -> Message:
+            message = await receive()
+            if self.log_payloads and message["type"] == "http.request" and len(payload) < _PAYLOAD_BYTES:
+                payload.extend(message.get("body", b"")[: _PAYLOAD_BYTES - len(payload)])
+            return message
+
+        try:
+            await self.app(scope, observed_receive, observed_send)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", "unmatched")
+            rows = scope.get("state", {}).get("rows")
+            self.metrics.requests.labels(route, str(status)).inc()
+            self.metrics.latency.labels(route).observe(elapsed)
+            if rows and status < 400:
+                self.metrics.rows.inc(rows)
+            fields: dict[str, Any] = {
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "rows": rows,
+                "duration_ms": round(elapsed * 1000, 3),
+            }
+            if self.log_payloads:
+                fields["payload"] = payload.decode("utf-8", "replace")
+            access_log.info("request", extra=fields)
+            request_id.reset(token)
+
+
+class _RequestIds:
+    """32 hex digits: a random prefix per process and a counter. Unique across workers and
+    restarts like a UUID4, without reading the OS's random source on every request."""
+
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._prefix = ""
+        self._count = itertools.count()
+
+    def next(self) -> str:
+        if self._pid != os.getpid():  # a forked child must not repeat its parent's ids
+            self._pid, self._prefix, self._count = os.getpid(), secrets.token_hex(8), itertools.count()
+        return f"{self._prefix}{next(self._count):016x}"
+
+
+_request_ids = _RequestIds()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text = value.decode("latin-1").strip()
+            return text[:128] if text else None
+    return None

@@ -1,0 +1,75 @@
+"""Running the app under uvicorn: one process that loads the model first, or several workers.
+
+With several workers each one is a spawned process that builds its own app and loads its own
+model (a JVM started before a fork hangs in the child). The settings reach the workers inside
+uvicorn's pickled config, so nothing is passed through the environment but the metrics
+directory, which prometheus_client reads only from there.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging.config
+import multiprocessing
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.http.app import create_app
+from scoring_runtime.http.logs import logging_config
+from scoring_runtime.runtimes import load_model
+from scoring_runtime.settings import Settings
+
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def serve(settings: Settings) -> int:
+    """Serve until stopped; returns the process's exit code."""
+    server = settings.server
+    log_config = logging_config(server.log_level)
+    logging.config.dictConfig(log_config)
+    common: dict[str, Any] = {
+        "host": server.host,
+        "port": server.port,
+        "log_level": server.log_level,
+        "log_config": log_config,
+        "access_log": server.access_log,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "lifespan": "on",
+    }
+    if server.workers == 1:
+        instance = uvicorn.Server(uvicorn.Config(create_app(settings, load_model(settings)), **common))
+        instance.run()
+        return 0 if instance.started else 1
+    _preflight(settings)
+    metrics_dir = server.metrics_dir or Path(tempfile.mkdtemp(prefix="scorer-metrics-"))
+    settings = Settings(server.model_copy(update={"metrics_dir": metrics_dir}), settings.model)
+    # prometheus_client decides at import whether values are shared between processes, from this
+    # variable alone; the spawned workers inherit it.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+    config = uvicorn.Config(functools.partial(create_app, settings), factory=True, workers=server.workers, **common)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    return 0
+
+
+def _preflight(settings: Settings) -> None:
+    """Load the model once in a throw-away process so a broken artifact fails here, not in a
+    crash-looping worker; a process of its own keeps a JVM or the model's memory out of the parent."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        problem = pool.apply(_try_load, (settings,))
+    if problem:
+        raise ModelLoadError(problem)
+
+
+def _try_load(settings: Settings) -> str | None:
+    try:
+        load_model(settings)
+    except ModelLoadError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,191 @@
+"""Pickled Python estimators (pickle, joblib, cloudpickle files): scikit-learn and alike.
+
+Unpickling runs code from the file; that is why the loader checks `SCORER_MODEL_SHA256` first.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.frame import Frame
+from scoring_runtime.core.scorer import Scorer
+from scoring_runtime.core.types import (
+    Capability,
+    Contributions,
+    DataType,
+    Field,
+    ModelInfo,
+    ModelSchema,
+    ScoreResult,
+    ScoringType,
+    ShapleyKind,
+)
+from scoring_runtime.runtimes.artifacts import stable_id
+from scoring_runtime.runtimes.options import LoadOptions
+from scoring_runtime.runtimes.python.explain import explainer_for, read_background
+from scoring_runtime.runtimes.python.sklearn_inspect import categorical_levels, classes_of, describe
+from scoring_runtime.runtimes.sidecar import Sidecar, load_sidecar
+
+
+class PickleScorer(Scorer):
+    def __init__(self, path: Path, options: LoadOptions) -> None:
+        self.estimator = _unpickle(path)
+        if not hasattr(self.estimator, "predict"):
+            raise ModelLoadError(
+                f"The object in {path} is a {type(self.estimator).__name__}, which has no predict method."
+            )
+        sidecar = load_sidecar(path)
+        self._columns = _training_columns(self.estimator, sidecar, path)
+        self._named_inputs = hasattr(self.estimator, "feature_names_in_")
+        levels = categorical_levels(self.estimator)
+        self._native_levels = {
+            name: {str(level): level for level in native}
+            for name, native in levels.items()
+            if any(not isinstance(level, str) for level in native)
+        }
+        self._classes = classes_of(self.estimator)
+        self.schema = _schema(self.estimator, sidecar, self._columns, levels, self._classes, path)
+        self._explainer, explain_note = explainer_for(
+            self.estimator, self._columns, self._classes, self._native_background(path)
+        )
+        self.capabilities = frozenset(
+            {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
+        )
+        self.info = ModelInfo(
+            name=path.stem,
+            description=describe(self.estimator),
+            runtime="pickle",
+            artifact_id=stable_id(path),
+            notes=(explain_note,),
+        )
+
+    def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
+        assert self._explainer is not None
+        features = self._model_frame(frame)
+        return self._explainer.contributions(
+            features if isinstance(features, pd.DataFrame) else pd.DataFrame(features), kind
+        )
+
+    def _native_background(self, path: Path) -> pd.DataFrame | None:
+        background = read_background(path, self.schema.inputs)
+        if background is None:
+            return None
+        frame = Frame({c: background[c].to_numpy() for c in background.columns}, len(background))
+        native = self._model_frame(frame)
+        return native if isinstance(native, pd.DataFrame) else pd.DataFrame(native, columns=list(self._columns))
+
+    def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
+        features = self._model_frame(frame)
+        if self._classes is not None:
+            predictions = np.asarray(self.estimator.predict_proba(features), dtype=np.float64)
+        else:
+            predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(frame.rows, -1)
+        return ScoreResult(predictions=predictions)
+
+    def _model_frame(self, frame: Frame) -> pd.DataFrame | np.ndarray:
+        """The frame in training column order, with categorical text mapped to the fitted level objects.
+
+        An encoder fitted on integer codes does not recognise the text "2", so the cell is turned
+        back into the level it was fitted with; a model fitted on an array gets an array.
+        """
+        if not self._named_inputs and not self._native_levels:
+            return frame.matrix(self._columns)
+        features = frame.to_pandas(self._columns)
+        for name, mapping in self._native_levels.items():
+            features[name] = features[name].map(mapping).astype(object)
+        return features if self._named_inputs else features.to_numpy()
+
+
+def _unpickle(path: Path) -> Any:
+    try:
+        return joblib.load(path)
+    except ModuleNotFoundError as exc:
+        package = (exc.name or "").split(".")[0]
+        hint = (
+            "pip install 'scoring-runtime[sklearn]'"
+            if package == "sklearn"
+            else f"install the package that provides '{package}'"
+        )
+        raise ModelLoadError(
+            f"Unpickling {path} needs the Python package '{package}', which is not installed; {hint}."
+        ) from exc
+    except Exception as exc:
+        raise ModelLoadError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}).") from exc
+
+
+def _training_columns(estimator: Any, sidecar: Sidecar | None, path: Path) -> tuple[str, ...]:
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if fitted is not None:
+        columns = tuple(str(c) for c in fitted)
+        if sidecar is not None and sidecar.inputs:
+            missing = sorted(set(columns) - {f.name for f in sidecar.inputs})
+            if missing:
+                raise ModelLoadError(f"The schema sidecar of {path} lacks inputs the model was fitted on: {missing}.")
+        return columns
+    if sidecar is not None and sidecar.inputs:
+        return tuple(f.name for f in sidecar.inputs)
+    raise ModelLoadError(
+        f"The model in {path} was fitted without column names (no feature_names_in_), so its inputs "
+        f"are unknown; fit it on a pandas DataFrame or ship a schema sidecar {path.name}.schema.json."
+    )
+
+
+def _schema(
+    estimator: Any,
+    sidecar: Sidecar | None,
+    columns: tuple[str, ...],
+    levels: dict[str, tuple[Any, ...]],
+    classes: tuple[Any, ...] | None,
+    path: Path,
+) -> ModelSchema:
+    if sidecar is not None and sidecar.inputs:
+        inputs = tuple(Field(f.name, f.data_type, f.levels or _text_levels(levels.get(f.name))) for f in sidecar.inputs)
+    else:
+        inputs = tuple(
+            Field(c, DataType.STR, _text_levels(levels[c])) if c in levels else Field(c, DataType.FLOAT64)
+            for c in columns
+        )
+    targets = sidecar.targets if sidecar and sidecar.targets else ()
+    target = targets[0].name if targets else "target"
+    labels = tuple(str(c) for c in classes) if classes is not None else ()
+    if sidecar and sidecar.outputs:
+        outputs = sidecar.outputs
+    elif classes is not None:
+        outputs = tuple(Field(f"{target}.{label}", DataType.FLOAT64) for label in labels)
+    else:
+        outputs = (Field(target, DataType.FLOAT64),)
+    expected = len(labels) if classes is not None else _regression_width(estimator)
+    if expected is not None and len(outputs) != expected:
+        raise ModelLoadError(
+            f"The schema sidecar of {path} lists {len(outputs)} output fields but the model gives {expected}."
+        )
+    if not targets:
+        targets = (Field(target, DataType.STR if classes is not None else DataType.FLOAT64),)
+    return ModelSchema(
+        inputs=inputs,
+        outputs=outputs,
+        targets=targets,
+        scoring_type=ScoringType.for_labels(labels),
+        class_labels=labels,
+        media_fields=sidecar.media_fields if sidecar else (),
+        media_kind=sidecar.media_kind if sidecar else None,
+        augmentations=sidecar.augmentations if sidecar else (),
+    )
+
+
+def _text_levels(native: tuple[Any, ...] | None) -> tuple[str, ...] | None:
+    return tuple(str(level) for level in native) if native else None
+
+
+def _regression_width(estimator: Any) -> int | None:
+    n_outputs = getattr(estimator, "n_outputs_", None)
+    return int(n_outputs) if isinstance(n_outputs, int | np.integer) else None
+
+
+SCORER = PickleScorer

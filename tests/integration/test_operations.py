@@ -1,0 +1,206 @@
+"""Authentication, request ids and logs, limits and graceful shutdown on real server processes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import bcrypt
+import httpx
+import joblib
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.http_assertions import assert_error
+from tests.server_process import REPO, start_server
+from tests.slow_model import SleepyRegressor
+
+pytestmark = pytest.mark.integration
+
+MODEL = REPO / "models" / "hydraulic" / "cool_cond_y.joblib"
+
+
+@pytest.fixture(scope="module")
+def sleepy_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sleepy") / "sleepy.pkl"
+    joblib.dump(SleepyRegressor(), path)
+    return path
+
+
+def _sleep_request(seconds: float, rows: int = 20) -> dict:
+    return {"fields": ["seconds"], "rows": [[str(seconds)]] * rows}
+
+
+@pytest.fixture(scope="module")
+def passphrase_server(server_logs):
+    hashed = bcrypt.hashpw(b"second secret", bcrypt.gensalt(rounds=4)).decode()
+    server = start_server(
+        MODEL, server_logs, env={"SCORER_PASSPHRASE": "first secret", "SCORER_PASSPHRASE_HASH": hashed}
+    )
+    yield server
+    server.stop()
+
+
+def test_probes_stay_open_and_scoring_needs_a_credential(passphrase_server):
+    with passphrase_server.client() as client:
+        assert client.get("/readyz").text == "Ready" and client.get("/livez").text == "OK"
+        assert client.get("/metrics").status_code == 200
+        missing = client.get("/model/sample_request")
+        assert_error(missing, 401, "Authorization: Bearer")
+        assert missing.headers["www-authenticate"] == "Bearer"
+        assert_error(client.get("/model/schema", headers={"Authorization": "Bearer nope"}), 401, "not valid")
+        assert_error(client.get("/model/schema", headers={"Authorization": "Basic Zmlyc3Q="}), 401)
+        assert_error(client.get("/no/such/route"), 404)
+        for secret in ("first secret", "second secret"):
+            headers = {"Authorization": f"Bearer {secret}"}
+            sample = client.get("/model/sample_request", headers=headers).json()
+            assert client.post("/model/score", json=sample, headers=headers).status_code == 200
+
+
+def test_metrics_can_require_a_credential(server_logs):
+    server = start_server(MODEL, server_logs, env={"SCORER_PASSPHRASE": "p", "SCORER_METRICS_AUTH": "true"})
+    try:
+        with server.client() as client:
+            assert_error(client.get("/metrics"), 401)
+            assert client.get("/metrics", headers={"Authorization": "Bearer p"}).status_code == 200
+            assert client.get("/readyz").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_oidc_tokens_over_http(server_logs, tmp_path):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**jwk, "kid": "k1"}]}))
+    issuer = "https://login.example.com"
+    server = start_server(
+        MODEL,
+        server_logs,
+        env={
+            "SCORER_OIDC_ISSUER": issuer,
+            "SCORER_OIDC_AUDIENCE": "scorer",
+            "SCORER_OIDC_JWKS": str(tmp_path / "jwks.json"),
+        },
+    )
+    now = int(time.time())
+
+    def token(**claims: object) -> dict[str, str]:
+        body = {"iss": issuer, "aud": "scorer", "exp": now + 60, **claims}
+        return {"Authorization": "Bearer " + jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})}
+
+    try:
+        with server.client() as client:
+            assert client.get("/model/id", headers=token()).status_code == 200
+            assert_error(client.get("/model/id", headers=token(exp=now - 1)), 401)
+            assert_error(client.get("/model/id", headers=token(aud="other")), 401)
+    finally:
+        server.stop()
+
+
+def test_an_unusable_auth_setting_stops_the_server_at_start(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "scoring_runtime", "serve", str(MODEL), "--port", "0"],
+        env={"SCORER_PASSPHRASE_HASH": "md5:abc", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2 and "SCORER_PASSPHRASE_HASH must be" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_request_ids_are_echoed_and_every_request_logs_one_json_line(server_logs):
+    server = start_server(MODEL, server_logs)
+    try:
+        with server.client() as client:
+            sample = client.get("/model/sample_request").json()
+            given = client.post("/model/score", json=sample, headers={"x-request-id": "trace-123"})
+            assert given.headers["x-request-id"] == "trace-123"
+            marked = [["123.456789"] * len(sample["fields"])] * 3
+            generated = client.post("/model/score", json={**sample, "rows": marked})
+            assert len(generated.headers["x-request-id"]) == 32
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in server.log.splitlines() if line.startswith("{")]
+    requests = [line for line in lines if line["logger"] == "scorer.request"]
+    traced = next(line for line in requests if line["request_id"] == "trace-123")
+    assert traced["route"] == "/model/score" and traced["status"] == 200 and traced["rows"] == 1
+    assert traced["duration_ms"] > 0 and "payload" not in traced
+    assert any(line.get("rows") == 3 for line in requests)
+    assert "123.456789" not in server.log
+
+
+def test_request_lines_reach_the_log_while_the_server_runs(server_logs):
+    """Request lines are written in blocks, but within a fraction of a second, not at exit."""
+    server = start_server(MODEL, server_logs)
+    try:
+        with server.client() as client:
+            client.get("/model/id", headers={"x-request-id": "flushed-soon"})
+        deadline = time.monotonic() + 3
+        while '"flushed-soon"' not in server.log and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert '"flushed-soon"' in server.log
+    finally:
+        server.stop()
+
+
+def test_payloads_are_logged_only_when_enabled(server_logs):
+    server = start_server(MODEL, server_logs, env={"SCORER_LOG_PAYLOADS": "true"})
+    try:
+        with server.client() as client:
+            client.post("/model/score", json={"fields": ["psa_bar"], "rows": [["marker-42"]]})
+    finally:
+        server.stop()
+    assert "marker-42" in server.log
+
+
+def test_a_slow_batch_gets_503_and_the_server_stays_ready(sleepy_model, server_logs):
+    server = start_server(sleepy_model, server_logs, env={"SCORER_REQUEST_TIMEOUT": "0.5"})
+    try:
+        with server.client() as client:
+            assert_error(client.post("/model/score", json=_sleep_request(2.0)), 503, "longer than the 0.5 s limit")
+            assert client.post("/model/score", json=_sleep_request(0.0)).status_code == 200
+            assert client.get("/readyz").text == "Ready"
+    finally:
+        server.stop()
+
+
+def test_a_flood_is_shed_with_503_and_retry_after(sleepy_model, server_logs):
+    server = start_server(sleepy_model, server_logs, env={"SCORER_MAX_IN_FLIGHT": "2", "SCORER_SCORING_THREADS": "2"})
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                responses = list(pool.map(lambda _: client.post("/model/score", json=_sleep_request(1.0)), range(8)))
+            statuses = sorted(r.status_code for r in responses)
+            assert statuses.count(200) >= 2 and statuses.count(503) >= 4, statuses
+            shed = next(r for r in responses if r.status_code == 503)
+            assert shed.headers["retry-after"] == "1"
+            assert_error(shed, 503, "retry shortly")
+            assert client.post("/model/score", json=_sleep_request(0.0)).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_sigterm_drains_in_flight_requests(sleepy_model, server_logs):
+    server = start_server(sleepy_model, server_logs)
+    result: dict[str, httpx.Response] = {}
+
+    def slow_call() -> None:
+        result["response"] = httpx.post(f"{server.url}/model/score", json=_sleep_request(2.0), timeout=30)
+
+    caller = threading.Thread(target=slow_call)
+    caller.start()
+    time.sleep(0.7)
+    server.process.send_signal(signal.SIGTERM)
+    caller.join(timeout=30)
+    server.process.wait(timeout=30)
+    assert result["response"].status_code == 200
+    assert result["response"].json()["score"][0] == ["2.0"]

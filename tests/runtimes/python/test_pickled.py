@@ -1,0 +1,146 @@
+"""The pickle runtime against the estimators' own predictions, on real trained models."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import cloudpickle
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.frame import Frame
+from scoring_runtime.core.types import Capability, DataType, ScoringType
+from scoring_runtime.runtimes import load_scorer
+from tests.frames import OPTIONS, to_frame
+from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
+
+
+def _as_request_table(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    return list(frame.columns), frame.astype(str).to_numpy().tolist()
+
+
+def test_pipeline_schema_is_inferred_from_the_fitted_encoders(credit_model):
+    scorer = load_scorer(credit_model)
+    schema = scorer.schema
+    assert schema.input_names == tuple(CREDIT_CATEGORICAL + CREDIT_NUMERIC)
+    types = {f.name: f.data_type for f in schema.inputs}
+    assert all(types[c] is DataType.STR for c in CREDIT_CATEGORICAL)
+    assert all(types[c] is DataType.FLOAT64 for c in CREDIT_NUMERIC)
+    assert {f.name: f.levels for f in schema.inputs}["SEX"] == ("1", "2")
+    assert schema.output_names == (f"{CREDIT_TARGET}.0", f"{CREDIT_TARGET}.1")
+    assert schema.scoring_type is ScoringType.BINOMIAL and schema.class_labels == ("0", "1")
+    assert scorer.capabilities == {
+        Capability.SCORE,
+        Capability.CONTRIBUTION_ORIGINAL,
+        Capability.CONTRIBUTION_TRANSFORMED,
+    }
+    assert "Pipeline(ColumnTransformer → GradientBoostingClassifier)" in scorer.info.description
+
+
+def test_pipeline_scores_exactly_its_predict_proba(credit_model, credit_frame):
+    scorer = load_scorer(credit_model)
+    pipeline = joblib.load(credit_model)
+    sample = credit_frame.sample(500, random_state=1)[CREDIT_CATEGORICAL + CREDIT_NUMERIC]
+    fields, rows = _as_request_table(sample)
+    frame, _ = to_frame(fields, rows, scorer.schema, OPTIONS)
+    ours = scorer.score(frame).predictions
+    expected = pipeline.predict_proba(sample)
+    np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
+
+
+def test_categories_fitted_as_integers_receive_integers(credit_int_model, credit_frame):
+    scorer = load_scorer(credit_int_model)
+    assert {f.name: f.levels for f in scorer.schema.inputs}["MARRIAGE"] == ("0", "1", "2", "3")
+    pipeline = joblib.load(credit_int_model)
+    sample = credit_frame.head(200)[CREDIT_CATEGORICAL + CREDIT_NUMERIC]
+    native = sample.copy()
+    for column in CREDIT_CATEGORICAL:
+        native[column] = native[column].astype(int)
+    frame, _ = to_frame(*_as_request_table(sample), scorer.schema, OPTIONS)
+    np.testing.assert_allclose(scorer.score(frame).predictions, pipeline.predict_proba(native), atol=1e-12)
+
+
+def test_regressor_without_sidecar_outputs_target(pump_model):
+    artifact, features = pump_model
+    scorer = load_scorer(artifact)
+    assert scorer.schema.scoring_type is ScoringType.REGRESSION
+    assert scorer.schema.output_names == ("target",)
+    frame, _ = to_frame(*_as_request_table(features.head(50)), scorer.schema, OPTIONS)
+    expected = joblib.load(artifact).predict(features.head(50).astype(str).astype(float))
+    np.testing.assert_allclose(scorer.score(frame).predictions[:, 0], expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("dump", [pickle.dump, cloudpickle.dump])
+def test_plain_pickle_and_cloudpickle_files_load(tmp_path, pump_model, dump):
+    model = joblib.load(pump_model[0])
+    artifact = tmp_path / "model.pkl"
+    with artifact.open("wb") as handle:
+        dump(model, handle)
+    assert load_scorer(artifact).schema.input_names == tuple(model.feature_names_in_)
+
+
+def test_sidecar_wins_over_inference(tmp_path, pump_model):
+    model = joblib.load(pump_model[0])
+    artifact = tmp_path / "pump.joblib"
+    joblib.dump(model, artifact)
+    inputs = [{"name": n, "dataType": "Float32"} for n in reversed(model.feature_names_in_)]
+    (tmp_path / "pump.joblib.schema.json").write_text(
+        json.dumps({"inputFields": inputs, "targetFields": [{"name": "pump_eff", "dataType": "Float64"}]})
+    )
+    schema = load_scorer(artifact).schema
+    assert schema.input_names == tuple(reversed(model.feature_names_in_))
+    assert schema.inputs[0].data_type is DataType.FLOAT32
+    assert schema.output_names == ("pump_eff",)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "fragment"),
+    [
+        ("{not json", "is not valid"),
+        (json.dumps({"inputFields": [{"name": "a", "dataType": "Decimal"}]}), "'Decimal' of 'a' is not one of"),
+        (json.dumps({"outputFields": [{"name": "a", "dataType": "Float64"}] * 2}), "repeats a field name"),
+    ],
+)
+def test_bad_sidecar_is_a_load_error(tmp_path, pump_model, sidecar, fragment):
+    artifact = tmp_path / "m.joblib"
+    joblib.dump(joblib.load(pump_model[0]), artifact)
+    (tmp_path / "m.joblib.schema.json").write_text(sidecar)
+    with pytest.raises(ModelLoadError, match=fragment):
+        load_scorer(artifact)
+
+
+def test_model_without_feature_names_needs_a_sidecar(tmp_path):
+    model = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
+    artifact = tmp_path / "bare.pkl"
+    joblib.dump(model, artifact)
+    with pytest.raises(ModelLoadError, match=r"ship a schema sidecar bare\.pkl\.schema\.json"):
+        load_scorer(artifact)
+    (tmp_path / "bare.pkl.schema.json").write_text(json.dumps({"inputFields": [{"name": "x", "dataType": "Float64"}]}))
+    scorer = load_scorer(artifact)
+    frame = Frame({"x": np.array([0.0, 3.0])}, rows=2)
+    np.testing.assert_allclose(scorer.score(frame).predictions, model.predict_proba(np.array([[0.0], [3.0]])))
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [(b"not a pickle at all", "could not be unpickled"), (pickle.dumps({"a": 1}), "has no predict method")],
+)
+def test_unusable_pickles_are_load_errors(tmp_path, content, fragment):
+    artifact = tmp_path / "m.pkl"
+    artifact.write_bytes(content)
+    with pytest.raises(ModelLoadError, match=fragment):
+        load_scorer(artifact)
+
+
+def test_a_pickle_needing_a_missing_package_names_it(tmp_path):
+    artifact = tmp_path / "m.pkl"
+    artifact.write_bytes(
+        b"\x80\x04\x95\x1a\x00\x00\x00\x00\x00\x00\x00\x8c\x0enot_a_module_x\x94\x8c\x03Cls\x94\x93\x94."
+    )
+    with pytest.raises(ModelLoadError, match="needs the Python package 'not_a_module_x', which is not installed"):
+        load_scorer(artifact)
