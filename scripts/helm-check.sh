@@ -2,7 +2,7 @@
 # Lints, renders and validates the Helm chart for its default values and for every option turned on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cc=$(cd "${CONTAINER_CHECK:-../shared/tools/container-check}" && pwd)
+cc=scripts/container-check
 [ -x /opt/container-check/bin/helm ] || "$cc/00-setup-host.sh"
 "$cc/30-helm-check.sh" helm/scorer
 "$cc/30-helm-check.sh" helm/scorer -f helm/scorer/ci/pvc-values.yaml

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the container image and proves it on this machine, with no registry:
-#   lint + build + start read-only as uid 10001 + /readyz (../shared/tools/container-check),
+#   lint + build + start read-only as uid 10001 + /readyz (scripts/container-check),
 #   then the default-model tests (README curl, H2O ground truth, probes, metrics) against the
 #   running container, and the Helm chart check for the default and the all-options values.
 # Usage: scripts/image-check.sh [EXTRAS [MODEL]]
@@ -8,7 +8,7 @@
 #   the default MOJO, e.g. scripts/image-check.sh sklearn models/hydraulic/cool_cond_y.joblib
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cc=$(cd "${CONTAINER_CHECK:-../shared/tools/container-check}" && pwd)
+cc=scripts/container-check
 extras=${1-h2o}
 model=${2:-}
 tag=localhost/scoring-runtime:${extras:-pickle}
@@ -32,7 +32,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 if [ -z "$model" ]; then
-  SCORER_EXTERNAL_URL="http://127.0.0.1:$port" .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_default_model.py
+  SCORER_EXTERNAL_URL="http://127.0.0.1:$port" .venv/bin/python -m pytest -q -p no:cacheprovider tests/integration/test_default_model.py
 else  # another model: its own sample request must score
   curl -sf "http://127.0.0.1:$port/model/sample_request" \
     | curl -sf -X POST -H "Content-Type: application/json" -d @- "http://127.0.0.1:$port/model/score"
