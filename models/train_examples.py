@@ -4,8 +4,8 @@
                                                # models/digits/ (MLflow media model)
 
 Training is deterministic (fixed seeds), so the committed artifacts can be rebuilt and checked.
-The hydraulic classifier reproduces the seed tutorial's model: the cooler condition (3, 20 or 100 %)
-from the 16 sensor means its curl example sends (all sensors except the cooling efficiency).
+The hydraulic classifier is the scikit-learn twin of the default MOJO: the cooler condition (3, 20 or 100 %)
+from the 16 sensor means the README's curl example sends (all sensors except the cooling efficiency).
 """
 
 from __future__ import annotations
@@ -94,7 +94,16 @@ def train_digits(out_dir: Path) -> Path:
             input_example=pd.DataFrame({"image": [example_png]}),
             metadata={"scorer": {"media_type": "image", "test_time_augmentation": DIGIT_AUGMENTATIONS}},
         )
+    _forget_scratch_paths(out_dir / "MLmodel")
     return out_dir
+
+
+def _forget_scratch_paths(mlmodel: Path) -> None:
+    """MLflow records where each artifact was copied from (`uri:`, a scratch folder that is gone);
+    loading uses only the artifact's `path` inside the model, so the line is dropped to keep the
+    committed model free of one machine's paths."""
+    lines = mlmodel.read_text().splitlines(keepends=True)
+    mlmodel.write_text("".join(line for line in lines if not line.lstrip().startswith("uri: ")))
 
 
 def _digit_model_class() -> type:
