@@ -33,7 +33,7 @@ fi
 stamp=.venv/.installed
 want="$(sha256sum pyproject.toml | cut -c1-64) $extras"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=77"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
   echo "$want" > "$stamp"
 fi

@@ -61,6 +61,7 @@ def start_server(
     *args: str,
     env: dict[str, str] | None = None,
     ready_timeout: float = 60,
+    cwd: Path = REPO,
 ) -> ServerProcess:
     """Start `python -m scoring_runtime serve` and wait until it answers `/livez`; fail with its log if it dies."""
     port = free_port()
@@ -71,7 +72,7 @@ def start_server(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SCORER_")}
     full_env.update(env or {})
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     server = ServerProcess(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
