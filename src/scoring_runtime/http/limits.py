@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scoring_runtime.core.errors import InvalidInput, RequestError, TooLarge
+from scoring_runtime.core.errors import InvalidInput, TooLarge
+from scoring_runtime.http.errors import ErrorShape
 
 
 class BodyLimitMiddleware:
     """413 for a body over `max_bytes`, by its Content-Length or by counting a chunked body."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, render: Callable[[RequestError], Response]) -> None:
-        """`render`: how the protocol answers an error (this runs before any route)."""
+    def __init__(self, app: ASGIApp, max_bytes: int, shape_for: Callable[[str], ErrorShape]) -> None:
+        """`shape_for(path)`: the protocol that answers an error at that path (this runs before any route)."""
         self.app = app
         self.max_bytes = max_bytes
-        self.render = render
+        self.shape_for = shape_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -25,10 +25,12 @@ class BodyLimitMiddleware:
             return
         declared = _content_length(scope)
         if declared == -1:
-            await self.render(InvalidInput("The Content-Length header is not a number."))(scope, receive, send)
+            await self.shape_for(scope["path"]).render(InvalidInput("The Content-Length header is not a number."))(
+                scope, receive, send
+            )
             return
         if declared is not None and declared > self.max_bytes:
-            await self.render(TooLarge(self._sentence()))(scope, receive, send)
+            await self.shape_for(scope["path"]).render(TooLarge(self._sentence()))(scope, receive, send)
             return
         received = 0
 

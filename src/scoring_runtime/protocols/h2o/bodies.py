@@ -16,9 +16,9 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
 from scoring_runtime.core.errors import InvalidInput, TooLarge, UnsupportedContent
-from scoring_runtime.protocols.h2o.errors import validation_sentence
 from scoring_runtime.protocols.h2o.rows import FloatRows
 from scoring_runtime.protocols.h2o.wire import MediaScoreRequest, TableRequest
+from scoring_runtime.protocols.sentences import validation_sentence
 
 M = TypeVar("M", bound=BaseModel)
 

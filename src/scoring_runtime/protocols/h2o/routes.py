@@ -25,8 +25,8 @@ from scoring_runtime.protocols.h2o.wire import (
     ModelDocument,
     ScoreRequest,
     ScoreResponse,
-    request_body_openapi,
 )
+from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
 from scoring_runtime.settings import ServerSettings
 
@@ -114,14 +114,14 @@ def add_routes(
         app.add_api_route(prefix + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
 
     scoring = {"responses": {200: {"model": ScoreResponse}, **_ERRORS}, **guarded}
-    route("/model/score", score, "POST", "scoring", openapi_extra=request_body_openapi(ScoreRequest), **scoring)
+    route("/model/score", score, "POST", "scoring", openapi_extra=request_body(ScoreRequest), **scoring)
     route(
         "/model/contribution",
         contribution,
         "POST",
         "scoring",
         responses={200: {"model": ContributionResponse}, **_ERRORS},
-        openapi_extra=request_body_openapi(ContributionRequest),
+        openapi_extra=request_body(ContributionRequest),
         **guarded,
     )
     route(

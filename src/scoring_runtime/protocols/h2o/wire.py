@@ -6,7 +6,7 @@ reader: per-cell pydantic models would cost more than scoring a small model.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -110,9 +110,3 @@ class ModelDocument(WireModel):
 
 class ErrorBody(BaseModel):
     detail: str
-
-
-def request_body_openapi(model: type[BaseModel], content_type: str = "application/json") -> dict[str, Any]:
-    """OpenAPI for a body the route parses itself (to control 400/413/415), with wire names."""
-    schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-    return {"requestBody": {"required": True, "content": {content_type: {"schema": schema}}}}

@@ -1,0 +1,61 @@
+"""Every failure path of the HTTP app ends here, so no handler is copied and no stack trace leaks.
+
+Core errors, FastAPI's validation errors, the framework's 404/405 and anything unexpected are each
+turned into one sentence; which protocol words the answer is decided by the request's path.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from scoring_runtime.core.errors import InvalidInput, RequestError
+from scoring_runtime.protocols.sentences import validation_sentence
+from scoring_runtime.protocols.statuses import SENTENCES
+
+log = logging.getLogger("scorer")
+
+
+class ErrorShape(Protocol):
+    """How one protocol answers an error."""
+
+    def render(self, error: RequestError) -> Response: ...
+
+    def render_status(self, status: int, sentence: str, headers: dict[str, str] | None = None) -> Response: ...
+
+
+def install_error_handlers(app: FastAPI, shape_for: Callable[[str], ErrorShape], count: Callable[[str], None]) -> None:
+    """`shape_for(path)`: the protocol that answers at that path; `count(kind)` is told of every
+    failed request by its kind (the metrics' error counter)."""
+
+    async def on_request_error(request: Request, exc: RequestError) -> Response:
+        count(type(exc).__name__)
+        return shape_for(request.url.path).render(exc)
+
+    async def on_validation(request: Request, exc: RequestValidationError | ValidationError) -> Response:
+        count(InvalidInput.__name__)
+        return shape_for(request.url.path).render(InvalidInput(validation_sentence(list(exc.errors()))))
+
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        if not detail or detail in {"Not Found", "Method Not Allowed"}:
+            detail = SENTENCES.get(exc.status_code, "The request failed.")
+        return shape_for(request.url.path).render_status(exc.status_code, detail, getattr(exc, "headers", None))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        count("InternalError")
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return shape_for(request.url.path).render_status(500, "The server failed to handle this request.")
+
+    app.add_exception_handler(RequestError, on_request_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(ValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_unexpected)
