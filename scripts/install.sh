@@ -2,6 +2,8 @@
 # Installs the project and its Python dependencies into ./.venv; safe to run again (it skips
 # pip when pyproject.toml and the requested extras have not changed since the last install).
 # Usage: scripts/install.sh [EXTRAS]   e.g. scripts/install.sh all,dev
+# With the dev extra it also makes .venvs/kserve: the kserve SDK, a V2 client the tests drive, in
+# an environment of its own (it pins pandas<3 and its own starlette).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 extras=${1:-all}
@@ -36,4 +38,14 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip "setuptools>=77"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
   echo "$want" > "$stamp"
+fi
+
+if [[ ",$extras," == *",dev,"* ]]; then
+  client=.venvs/kserve
+  want_client="kserve>=0.15,<1"
+  if [ "$(cat "$client/.installed" 2>/dev/null)" != "$want_client" ]; then
+    [ -x "$client/bin/python" ] || "$python" -m venv "$client"
+    "$client/bin/python" -m pip install -q --disable-pip-version-check "$want_client"
+    echo "$want_client" > "$client/.installed"
+  fi
 fi

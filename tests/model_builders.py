@@ -102,3 +102,18 @@ def hydraulic_regressor(out_dir: Path) -> tuple[Path, pd.DataFrame]:
     artifact = out_dir / "pump_eff.pickle"
     joblib.dump(model, artifact)
     return artifact, frame[features]
+
+
+def mlflow_regressor(out_dir: Path) -> tuple[Path, pd.DataFrame]:
+    """The pump regressor saved with MLflow's scikit-learn flavor: every input a number."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    artifact, features = hydraulic_regressor(out_dir)
+    model = joblib.load(artifact)
+    folder = out_dir / "pump_eff_mlflow"
+    signature = infer_signature(features, pd.Series(model.predict(features), name="pump_eff"))
+    mlflow.sklearn.save_model(
+        model, str(folder), signature=signature, serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE
+    )
+    return folder, features

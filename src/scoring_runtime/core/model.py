@@ -85,10 +85,13 @@ def effective_capabilities(scorer: Scorer, shapley: frozenset[ShapleyKind]) -> f
 
 
 class ServedModel:
-    def __init__(self, scorer: Scorer, settings: ModelSettings) -> None:
+    def __init__(self, scorer: Scorer, settings: ModelSettings, name: str | None = None) -> None:
+        """`name`: what the model is called where protocols name models (V2's `/v2/models/<name>`)."""
         self.scorer = scorer
         self.schema = scorer.schema
         self.info = scorer.info
+        self.name = settings.model_name or name or scorer.info.name
+        self.version = settings.model_version
         self.model_id = settings.model_id or scorer.info.artifact_id or scorer.info.name
         self.capabilities = effective_capabilities(scorer, settings.shapley_kinds)
         missing = frozenset(settings.missing_values) | frozenset(scorer.schema.missing_values)

@@ -6,7 +6,7 @@ when it is closed after the last request.
 
 from __future__ import annotations
 
-from scoring_runtime.core.errors import NotReady
+from scoring_runtime.core.errors import NotFound, NotReady
 from scoring_runtime.core.model import ServedModel
 
 
@@ -25,6 +25,15 @@ class ModelRegistry:
         if self._model is None:
             raise NotReady("The model is not loaded yet.")
         return self._model
+
+    def find(self, name: str, version: str | None = None) -> ServedModel:
+        """The model a protocol names (and, when given, at that version)."""
+        model = self.get()
+        if name != model.name:
+            raise NotFound(f"There is no model '{name}'; this server serves '{model.name}'.")
+        if version is not None and version != model.version:
+            raise NotFound(f"The model '{name}' has no version '{version}'; it has version '{model.version}'.")
+        return model
 
     def close(self) -> None:
         """Stop serving: readiness turns off and the model releases what it holds."""

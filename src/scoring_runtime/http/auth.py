@@ -101,11 +101,11 @@ def build_verifiers(settings: ServerSettings) -> list[Verifier]:
     return verifiers
 
 
-def credentials_guard(verifiers: list[Verifier]) -> Callable[[Request], Awaitable[None]]:
-    """The FastAPI dependency of every protected route; unknown paths never reach it (they are 404)."""
+def bearer_check(verifiers: list[Verifier]) -> Callable[[str], Awaitable[None]]:
+    """Checks an `Authorization` header's value (HTTP's header, gRPC's metadata)."""
 
-    async def require_credentials(request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    async def check(header: str) -> None:
+        scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("This server requires 'Authorization: Bearer <credential>'.")
         token = token.strip()
@@ -115,5 +115,15 @@ def credentials_guard(verifiers: list[Verifier]) -> Callable[[Request], Awaitabl
             if valid:
                 return
         raise Unauthenticated("The bearer credential is not valid.")
+
+    return check
+
+
+def credentials_guard(verifiers: list[Verifier]) -> Callable[[Request], Awaitable[None]]:
+    """The FastAPI dependency of every protected route; unknown paths never reach it (they are 404)."""
+    check = bearer_check(verifiers)
+
+    async def require_credentials(request: Request) -> None:
+        await check(request.headers.get("authorization", ""))
 
     return require_credentials

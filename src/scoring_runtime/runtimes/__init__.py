@@ -102,6 +102,9 @@ def load_scorer(path: Path, options: LoadOptions | None = None) -> Scorer:
 
 
 def load_model(settings: Settings) -> ServedModel:
-    """The configured artifact loaded and served by its settings; raises `ModelLoadError` with a
-    sentence for the user."""
-    return ServedModel(load_scorer(settings.model.model_path, LoadOptions.from_settings(settings)), settings.model)
+    """The configured artifact loaded and served by its settings, named after its file or folder
+    (without the extension); raises `ModelLoadError` with a sentence for the user."""
+    path = settings.model.model_path
+    scorer = load_scorer(path, LoadOptions.from_settings(settings))
+    artifact = single_artifact_in(path) or path
+    return ServedModel(scorer, settings.model, artifact.name if artifact.is_dir() else artifact.stem)

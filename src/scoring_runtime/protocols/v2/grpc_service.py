@@ -1,0 +1,185 @@
+"""The Open Inference Protocol's gRPC service, `inference.GRPCInferenceService`, over the same codec.
+
+The message classes and the servicer base come from `tritonclient`'s generated stubs of that
+service (a superset of the protocol's own proto), so the wire is byte-for-byte what
+`tritonclient.grpc` speaks. Requests map to `InferRequest` exactly as REST ones do; answers go
+back as `raw_output_contents`, as Triton sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import grpc
+from tritonclient.grpc import service_pb2 as pb
+from tritonclient.grpc import service_pb2_grpc
+
+from scoring_runtime.core.errors import (
+    InvalidInput,
+    ModelFailed,
+    NotFound,
+    NotReady,
+    Overloaded,
+    RequestError,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedContent,
+)
+from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.protocols.v2 import codec
+from scoring_runtime.protocols.v2.routes import model_metadata, server_metadata
+from scoring_runtime.protocols.v2.tensors import Tensor, from_buffer, from_values, to_buffer
+
+log = logging.getLogger("scorer")
+Authenticate = Callable[[str], Awaitable[None]]
+"""Checks an `authorization` metadata value; raises `Unauthenticated`."""
+
+CODES: dict[type[RequestError], grpc.StatusCode] = {
+    InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
+    UnsupportedContent: grpc.StatusCode.INVALID_ARGUMENT,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    TooLarge: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    ModelFailed: grpc.StatusCode.INTERNAL,
+    NotReady: grpc.StatusCode.UNAVAILABLE,
+    Overloaded: grpc.StatusCode.UNAVAILABLE,
+}
+"""The one place gRPC answers a core error: its status code, with the error's sentence."""
+_CONTENTS = {
+    "BOOL": "bool_contents",
+    "INT8": "int_contents",
+    "INT16": "int_contents",
+    "INT32": "int_contents",
+    "INT64": "int64_contents",
+    "UINT8": "uint_contents",
+    "UINT16": "uint_contents",
+    "UINT32": "uint_contents",
+    "UINT64": "uint64_contents",
+    "FP32": "fp32_contents",
+    "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
+}
+
+
+class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
+    def __init__(self, registry: ModelRegistry, authenticate: Authenticate | None) -> None:
+        self.registry = registry
+        self.authenticate = authenticate
+
+    async def ServerLive(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return pb.ServerLiveResponse(live=True)
+
+    async def ServerReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return pb.ServerReadyResponse(ready=self.registry.ready)
+
+    async def ModelReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def answer() -> Any:
+            self.registry.find(request.name, request.version or None)
+            return pb.ModelReadyResponse(ready=self.registry.ready)
+
+        return await self._guarded(context, answer)
+
+    async def ServerMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return await self._guarded(context, _async(lambda: pb.ServerMetadataResponse(**server_metadata())))
+
+    async def ModelMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        def answer() -> Any:
+            document = model_metadata(self.registry, request.name, request.version or None)
+            tensors = {
+                key: [pb.ModelMetadataResponse.TensorMetadata(**t) for t in document[key]]
+                for key in ("inputs", "outputs")
+            }
+            return pb.ModelMetadataResponse(
+                name=document["name"], versions=document["versions"], platform=document["platform"], **tensors
+            )
+
+        return await self._guarded(context, _async(answer))
+
+    async def ModelInfer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def answer() -> Any:
+            served = self.registry.find(request.model_name, request.model_version or None)
+            with served.arrival():
+                parsed = read_request(request)
+                outputs = await served.score(codec.infer_job(served, parsed))
+            return pb.ModelInferResponse(
+                model_name=served.name,
+                model_version=served.version,
+                id=request.id,
+                parameters={"model_id": pb.InferParameter(string_param=served.model_id)},
+                outputs=[_output(t) for t in outputs],
+                raw_output_contents=[to_buffer(t) for t in outputs],
+            )
+
+        return await self._guarded(context, answer)
+
+    async def _guarded(self, context: grpc.aio.ServicerContext, answer: Callable[[], Awaitable[Any]]) -> Any:
+        try:
+            if self.authenticate is not None:
+                metadata = dict(context.invocation_metadata() or ())
+                await self.authenticate(str(metadata.get("authorization", "")))
+            return await answer()
+        except RequestError as exc:
+            kind = next(k for k in type(exc).__mro__ if k in CODES)
+            await context.abort(CODES[kind], exc.detail)
+        except Exception:
+            log.exception("unhandled error in a gRPC call")
+            await context.abort(grpc.StatusCode.INTERNAL, "The server failed to handle this request.")
+
+
+def read_request(request: Any) -> codec.InferRequest:
+    """A `ModelInferRequest` as the codec reads every request: raw contents in input order, or
+    typed `contents` per input."""
+    raw = list(request.raw_input_contents)
+    if raw and len(raw) != len(request.inputs):
+        raise InvalidInput(f"The request has {len(raw)} raw input contents for {len(request.inputs)} inputs.")
+    inputs = []
+    for index, item in enumerate(request.inputs):
+        shape = list(item.shape)
+        if raw:
+            inputs.append(from_buffer(item.name, item.datatype, shape, raw[index]))
+            continue
+        field = _CONTENTS.get(item.datatype)
+        values = list(getattr(item.contents, field)) if field else []
+        if item.datatype == "BYTES":
+            values = [v.decode("utf-8", "surrogateescape") for v in values]
+        inputs.append(from_values(item.name, item.datatype, shape, values))
+    parameters = {key: _parameter(value) for key, value in request.parameters.items()}
+    outputs = [(o.name, {k: _parameter(v) for k, v in o.parameters.items()}) for o in request.outputs]
+    return codec.InferRequest(inputs, request.id or None, parameters, outputs)
+
+
+def _output(tensor: Tensor) -> Any:
+    parameters = {key: pb.InferParameter(string_param=str(value)) for key, value in tensor.parameters.items()}
+    return pb.ModelInferResponse.InferOutputTensor(
+        name=tensor.name, datatype=tensor.datatype, shape=tensor.shape, parameters=parameters
+    )
+
+
+def _parameter(value: Any) -> Any:
+    kind = value.WhichOneof("parameter_choice")
+    return getattr(value, kind) if kind else None
+
+
+def _async(work: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
+    async def run() -> Any:
+        return work()
+
+    return run
+
+
+async def start(
+    registry: ModelRegistry, host: str, port: int, max_bytes: int, authenticate: Authenticate | None
+) -> grpc.aio.Server:
+    """The service listening on `host:port` (several workers share the port: SO_REUSEPORT)."""
+    options = [
+        ("grpc.max_receive_message_length", max_bytes),
+        ("grpc.max_send_message_length", max_bytes),
+        ("grpc.so_reuseport", 1),
+    ]
+    server = grpc.aio.server(options=options)
+    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(registry, authenticate), server)
+    server.add_insecure_port(f"{host}:{port}")
+    await server.start()
+    return server

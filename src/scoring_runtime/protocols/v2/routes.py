@@ -1,0 +1,108 @@
+"""The Open Inference Protocol's REST endpoints, thin: read the body, hand the model a job, answer.
+
+Every model route is served with and without `/versions/<v>`; built per app around the app's
+registry, like the H2O API's routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.params import Depends
+from starlette.responses import Response
+
+from scoring_runtime import __version__
+from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.protocols.openapi import request_body
+from scoring_runtime.protocols.responses import JsonResponse
+from scoring_runtime.protocols.v2 import codec, rest
+from scoring_runtime.protocols.v2.wire import (
+    ErrorBody,
+    InferenceRequest,
+    InferenceResponse,
+    ModelMetadata,
+    ServerMetadata,
+)
+
+PREFIX = "/v2"
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 404, 413, 415, 500, 503)
+}
+
+
+def server_metadata() -> dict[str, Any]:
+    return {"name": "scoring-runtime", "version": __version__, "extensions": ["binary_tensor_data"]}
+
+
+def model_metadata(registry: ModelRegistry, name: str, version: str | None) -> dict[str, Any]:
+    model = registry.find(name, version)
+    inputs, outputs = codec.tensor_metadata(model)
+    capabilities = ",".join(sorted(c.value for c in model.capabilities))
+    return {
+        "name": model.name,
+        "versions": [model.version],
+        "platform": model.info.runtime,
+        "inputs": inputs,
+        "outputs": outputs,
+        "parameters": {"model_id": model.model_id, "capabilities": capabilities},
+    }
+
+
+def add_routes(
+    app: FastAPI, prefix: str, registry: ModelRegistry, *, guard: Sequence[Depends], in_schema: bool
+) -> None:
+    async def live() -> JsonResponse:
+        return JsonResponse({"live": True})
+
+    async def ready() -> JsonResponse:
+        return JsonResponse({"ready": registry.ready}, status_code=200 if registry.ready else 503)
+
+    async def metadata() -> JsonResponse:
+        return JsonResponse(server_metadata())
+
+    async def model(model_name: str, model_version: str | None = None) -> JsonResponse:
+        return JsonResponse(model_metadata(registry, model_name, model_version))
+
+    async def model_ready(model_name: str, model_version: str | None = None) -> JsonResponse:
+        served = registry.find(model_name, model_version)
+        ready = registry.ready
+        return JsonResponse({"name": served.name, "ready": ready}, status_code=200 if ready else 503)
+
+    async def infer(request: Request, model_name: str, model_version: str | None = None) -> Response:
+        served = registry.find(model_name, model_version)
+        with served.arrival():
+            body = await request.body()
+            headers = request.headers
+            parsed = rest.read_request(body, headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH))
+            outputs = await served.score(codec.infer_job(served, parsed))
+        request.state.rows = outputs[0].rows if outputs else 0
+        content, response_headers = rest.write_response(parsed, outputs, served.name, served.version, served.model_id)
+        return Response(content, headers=response_headers)
+
+    def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
+        app.add_api_route(
+            prefix + PREFIX + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options
+        )
+
+    guarded = {"dependencies": list(guard)}
+    inference = {
+        "responses": {200: {"model": InferenceResponse}, **_ERRORS},
+        "openapi_extra": request_body(InferenceRequest, "application/json", "application/octet-stream"),
+    }
+    for versioned in ("", "/versions/{model_version}"):
+        route(f"/models/{{model_name}}{versioned}/infer", infer, "POST", "v2", **inference, **guarded)
+    route("/health/live", live, "GET", "v2 health")
+    route("/health/ready", ready, "GET", "v2 health")
+    route("", metadata, "GET", "v2", responses={200: {"model": ServerMetadata}}, **guarded)
+    for versioned in ("", "/versions/{model_version}"):
+        route(
+            f"/models/{{model_name}}{versioned}",
+            model,
+            "GET",
+            "v2",
+            responses={200: {"model": ModelMetadata}, **_ERRORS},
+            **guarded,
+        )
+        route(f"/models/{{model_name}}{versioned}/ready", model_ready, "GET", "v2", **guarded)
