@@ -19,8 +19,10 @@ import httpx
 from tests.server_process import ServerProcess, start_server
 
 WRK_SCRIPT = """wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = [==[{body}]==]
+{headers}
+local file = io.open("{body}", "rb")
+wrk.body = file:read("*all")
+file:close()
 """
 
 
@@ -62,16 +64,40 @@ def cpu_seconds(pid: int) -> float:
 
 
 def wrk(url: str, body: dict, connections: int, seconds: int = 10) -> dict[str, float]:
-    """A bounded wrk run POSTing `body`; requests/s and latency percentiles in ms."""
+    """A bounded wrk run POSTing `body` as JSON; requests/s and latency percentiles in ms."""
+    return wrk_raw(url, json.dumps(body).encode(), {"Content-Type": "application/json"}, connections, seconds)
+
+
+def wrk_raw(url: str, body: bytes, headers: dict[str, str], connections: int, seconds: int = 10) -> dict[str, float]:
+    """A bounded wrk run POSTing these bytes with these headers (binary bodies too)."""
+    with tempfile.NamedTemporaryFile("wb", suffix=".body", delete=False) as content:
+        content.write(body)
+    lines = "\n".join(f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items())
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=json.dumps(body)))
+        script.write(WRK_SCRIPT.format(headers=lines, body=content.name))
     threads = min(connections, 2)
-    output = subprocess.run(
-        ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", "-s", script.name, url],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    try:
+        output = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{seconds}s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+        os.unlink(content.name)
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for label in ("50", "99"):
         value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", output).groups()
