@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import time
 
 import grpc
 import httpx
@@ -183,6 +184,12 @@ def test_grpc_errors_are_status_codes_with_one_sentence(mojo_server):
     assert invalid.value.status() == str(grpc.StatusCode.INVALID_ARGUMENT)
     assert "lacks the input tensor(s)" in invalid.value.message()
     assert client.is_server_ready()
+    with mojo_server.client() as http:
+        metrics = http.get("/metrics").text
+    assert 'scorer_requests_total{route="grpc ModelInfer",status="INVALID_ARGUMENT"} 1.0' in metrics
+    assert 'scorer_requests_total{route="grpc ModelMetadata",status="NOT_FOUND"} 1.0' in metrics
+    time.sleep(0.5)  # request lines are written within 0.2 s
+    assert '"route":"grpc ModelInfer","status":"INVALID_ARGUMENT"' in mojo_server.log
 
 
 # --- an MLflow model with one 2-D tensor, and the media model ----------------------------------

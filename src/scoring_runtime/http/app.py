@@ -22,7 +22,7 @@ from scoring_runtime.http.auth import bearer_check, build_verifiers, credentials
 from scoring_runtime.http.errors import ErrorShape, install_error_handlers
 from scoring_runtime.http.limits import BodyLimitMiddleware
 from scoring_runtime.http.metrics import Metrics
-from scoring_runtime.http.observer import RequestObserver
+from scoring_runtime.http.observer import RequestObserver, record_grpc
 from scoring_runtime.protocols.h2o import errors as h2o_errors
 from scoring_runtime.protocols.h2o import routes as h2o_routes
 from scoring_runtime.protocols.v2 import errors as v2_errors
@@ -61,7 +61,7 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
 
             authenticate = bearer_check(verifiers) if verifiers else None
             grpc_server = await grpc_service.start(
-                registry, server.host, server.grpc_port, server.max_body_bytes, authenticate
+                registry, server.host, server.grpc_port, server.max_body_bytes, authenticate, record_grpc(metrics)
             )
             log.info("gRPC inference service on port %s", server.grpc_port)
         yield

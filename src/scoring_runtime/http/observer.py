@@ -10,6 +10,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,24 +54,51 @@ class RequestObserver:
         try:
             await self.app(scope, observed_receive, observed_send)
         finally:
-            elapsed = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", "unmatched")
+            extra = {"payload": payload.decode("utf-8", "replace")} if self.log_payloads else {}
             rows = scope.get("state", {}).get("rows")
-            self.metrics.requests.labels(route, str(status)).inc()
-            self.metrics.latency.labels(route).observe(elapsed)
-            if rows and status < 400:
-                self.metrics.rows.inc(rows)
-            fields: dict[str, Any] = {
-                "method": scope["method"],
-                "route": route,
-                "status": status,
-                "rows": rows,
-                "duration_ms": round(elapsed * 1000, 3),
-            }
-            if self.log_payloads:
-                fields["payload"] = payload.decode("utf-8", "replace")
-            access_log.info("request", extra=fields)
+            record(
+                self.metrics,
+                scope["method"],
+                route,
+                status,
+                status < 400,
+                time.perf_counter() - start,
+                rows,
+                extra,
+            )
             request_id.reset(token)
+
+
+def record(
+    metrics: Metrics,
+    method: str,
+    route: str,
+    status: int | str,
+    ok: bool,
+    seconds: float,
+    rows: int | None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """A finished request's metrics and log line: one way for HTTP requests and gRPC calls
+    (`status`: the HTTP status, or the gRPC status code's name)."""
+    metrics.requests.labels(route, str(status)).inc()
+    metrics.latency.labels(route).observe(seconds)
+    if rows and ok:
+        metrics.rows.inc(rows)
+    fields = {"method": method, "route": route, "status": status, "rows": rows, "duration_ms": round(seconds * 1000, 3)}
+    access_log.info("request", extra={**fields, **(extra or {})})
+
+
+def record_grpc(metrics: Metrics) -> Callable[[str, str, float, int | None], None]:
+    """What the gRPC service calls for each call: its route is `grpc <Method>`, its status the code's name."""
+
+    def observe(method: str, code: str, seconds: float, rows: int | None) -> None:
+        token = request_id.set(_request_ids.next())
+        record(metrics, "gRPC", f"grpc {method}", code, code == "OK", seconds, rows)
+        request_id.reset(token)
+
+    return observe
 
 
 class _RequestIds:

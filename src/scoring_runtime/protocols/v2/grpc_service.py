@@ -9,6 +9,7 @@ back as `raw_output_contents`, as Triton sends them.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ from scoring_runtime.protocols.v2.tensors import Tensor, from_buffer, from_value
 log = logging.getLogger("scorer")
 Authenticate = Callable[[str], Awaitable[None]]
 """Checks an `authorization` metadata value; raises `Unauthenticated`."""
+Observe = Callable[[str, str, float, int | None], None]
+"""Told of every call: the method, its status code's name, its seconds and the rows it scored."""
 
 CODES: dict[type[RequestError], grpc.StatusCode] = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -64,25 +67,28 @@ _CONTENTS = {
 
 
 class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
-    def __init__(self, registry: ModelRegistry, authenticate: Authenticate | None) -> None:
+    def __init__(self, registry: ModelRegistry, authenticate: Authenticate | None, observe: Observe) -> None:
         self.registry = registry
         self.authenticate = authenticate
+        self.observe = observe
 
     async def ServerLive(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return pb.ServerLiveResponse(live=True)
+        return await self._guarded("ServerLive", context, _async(lambda: pb.ServerLiveResponse(live=True)), open_=True)
 
     async def ServerReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return pb.ServerReadyResponse(ready=self.registry.ready)
+        answer = _async(lambda: pb.ServerReadyResponse(ready=self.registry.ready))
+        return await self._guarded("ServerReady", context, answer, open_=True)
 
     async def ModelReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        async def answer() -> Any:
+        def answer() -> Any:
             self.registry.find(request.name, request.version or None)
             return pb.ModelReadyResponse(ready=self.registry.ready)
 
-        return await self._guarded(context, answer)
+        return await self._guarded("ModelReady", context, _async(answer))
 
     async def ServerMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        return await self._guarded(context, _async(lambda: pb.ServerMetadataResponse(**server_metadata())))
+        answer = _async(lambda: pb.ServerMetadataResponse(**server_metadata()))
+        return await self._guarded("ServerMetadata", context, answer)
 
     async def ModelMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         def answer() -> Any:
@@ -95,14 +101,17 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
                 name=document["name"], versions=document["versions"], platform=document["platform"], **tensors
             )
 
-        return await self._guarded(context, _async(answer))
+        return await self._guarded("ModelMetadata", context, _async(answer))
 
     async def ModelInfer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        rows: list[int] = []
+
         async def answer() -> Any:
             served = self.registry.find(request.model_name, request.model_version or None)
             with served.arrival():
                 parsed = read_request(request)
                 outputs = await served.score(codec.infer_job(served, parsed))
+            rows.append(outputs[0].rows if outputs else 0)
             return pb.ModelInferResponse(
                 model_name=served.name,
                 model_version=served.version,
@@ -112,20 +121,34 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
                 raw_output_contents=[to_buffer(t) for t in outputs],
             )
 
-        return await self._guarded(context, answer)
+        return await self._guarded("ModelInfer", context, answer, rows=rows)
 
-    async def _guarded(self, context: grpc.aio.ServicerContext, answer: Callable[[], Awaitable[Any]]) -> Any:
+    async def _guarded(
+        self,
+        method: str,
+        context: grpc.aio.ServicerContext,
+        answer: Callable[[], Awaitable[Any]],
+        *,
+        open_: bool = False,
+        rows: list[int] | None = None,
+    ) -> Any:
+        """Authentication (unless `open_`: the health calls), the error mapping and the call's
+        metrics and log line, for every method."""
+        started, code = time.perf_counter(), grpc.StatusCode.OK
         try:
-            if self.authenticate is not None:
+            if self.authenticate is not None and not open_:
                 metadata = dict(context.invocation_metadata() or ())
                 await self.authenticate(str(metadata.get("authorization", "")))
             return await answer()
         except RequestError as exc:
-            kind = next(k for k in type(exc).__mro__ if k in CODES)
-            await context.abort(CODES[kind], exc.detail)
+            code = CODES[next(k for k in type(exc).__mro__ if k in CODES)]
+            await context.abort(code, exc.detail)
         except Exception:
+            code = grpc.StatusCode.INTERNAL
             log.exception("unhandled error in a gRPC call")
-            await context.abort(grpc.StatusCode.INTERNAL, "The server failed to handle this request.")
+            await context.abort(code, "The server failed to handle this request.")
+        finally:
+            self.observe(method, code.name, time.perf_counter() - started, rows[0] if rows else None)
 
 
 def read_request(request: Any) -> codec.InferRequest:
@@ -170,7 +193,7 @@ def _async(work: Callable[[], Any]) -> Callable[[], Awaitable[Any]]:
 
 
 async def start(
-    registry: ModelRegistry, host: str, port: int, max_bytes: int, authenticate: Authenticate | None
+    registry: ModelRegistry, host: str, port: int, max_bytes: int, authenticate: Authenticate | None, observe: Observe
 ) -> grpc.aio.Server:
     """The service listening on `host:port` (several workers share the port: SO_REUSEPORT)."""
     options = [
@@ -179,7 +202,9 @@ async def start(
         ("grpc.so_reuseport", 1),
     ]
     server = grpc.aio.server(options=options)
-    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(registry, authenticate), server)
+    service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(
+        InferenceService(registry, authenticate, observe), server
+    )
     server.add_insecure_port(f"{host}:{port}")
     await server.start()
     return server
