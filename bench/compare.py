@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -286,6 +287,20 @@ def stop(server: Server) -> None:
             time.sleep(0.05)
 
 
+def alternate(pool: list[Server], reps: int, scenarios: Callable[[Server], None]) -> None:
+    """Each server started in turn, its scenarios run, its RSS and ready time noted, then stopped;
+    the order reverses every repetition, so no server always runs first on a cold machine."""
+    for rep in range(reps):
+        for server in pool if rep % 2 == 0 else list(reversed(pool)):
+            start(server)
+            try:
+                scenarios(server)
+                server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
+                server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
+            finally:
+                stop(server)
+
+
 def measure(server: Server, label: str, body: dict, connections: int, seconds: int) -> None:
     with httpx.Client(timeout=60) as client:  # warm-up, and a check that the body is accepted
         response = client.post(server.url + server.score_path, json=body)
@@ -316,18 +331,14 @@ def main() -> None:
     x, names = prepare()
     deployed_venv()
     pool = servers(x, names)
-    for rep in range(args.reps):
-        for server in pool if rep % 2 == 0 else list(reversed(pool)):
-            start(server)
-            try:
-                for label, rows, connections in SCENARIOS:
-                    if rows >= 10_000 and server.name == "mlflow-serve" and args.quick:
-                        continue
-                    measure(server, label, server.body(rows), connections, args.seconds)
-                server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
-                server.results.setdefault("ready", []).append({"ready_s": server.ready_seconds})
-            finally:
-                stop(server)
+
+    def scenarios(server: Server) -> None:
+        for label, rows, connections in SCENARIOS:
+            if rows >= 10_000 and server.name == "mlflow-serve" and args.quick:
+                continue
+            measure(server, label, server.body(rows), connections, args.seconds)
+
+    alternate(pool, args.reps, scenarios)
     mojo = mojo_scenarios(args.seconds, args.reps)
     report(pool, mojo, args)
 

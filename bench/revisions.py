@@ -16,8 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import rss_mb
-from bench.compare import MOJO, SCENARIOS, WORK, Server, measure, prepare, servers, start, stop
+from bench.compare import MOJO, SCENARIOS, WORK, Server, alternate, measure, prepare, servers
 from tests.server_process import REPO
 
 
@@ -59,15 +58,12 @@ def main() -> None:
         for model, body, kind in ((WORK / "gbm.joblib", gbm_body, "pickle"), (MOJO, mojo_body, "mojo")):
             argv, env = command(tree, model)
             pool.append(Server(f"{label} {kind}", argv, "/readyz", "/model/score", body, tree, env))
-    for rep in range(args.reps):
-        for server in pool if rep % 2 == 0 else list(reversed(pool)):
-            start(server)
-            try:
-                for scenario, count, connections in SCENARIOS:
-                    measure(server, scenario, server.body(count), connections, args.seconds)
-                server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
-            finally:
-                stop(server)
+
+    def scenarios(server: Server) -> None:
+        for scenario, count, connections in SCENARIOS:
+            measure(server, scenario, server.body(count), connections, args.seconds)
+
+    alternate(pool, args.reps, scenarios)
     print(f"wrk runs of {args.seconds} s, median of {args.reps} repetitions, servers alternating\n")
     print("| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |")
     print("|---|---|---|---|---|---|")

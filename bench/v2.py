@@ -23,8 +23,8 @@ from datetime import date
 import httpx
 import numpy as np
 
-from bench.common import cpu_seconds, rss_mb, wrk_raw
-from bench.compare import MLSERVER, SCENARIOS, WORK, Server, prepare, start, stop
+from bench.common import cpu_seconds, wrk_raw
+from bench.compare import MLSERVER, SCENARIOS, WORK, Server, alternate, prepare
 from tests.server_process import REPO
 
 
@@ -91,15 +91,12 @@ def main() -> None:
             lambda n: json_body(x, n, ["predict_proba"]),
         ),
     ]
-    for rep in range(args.reps):
-        for server in pool if rep % 2 == 0 else list(reversed(pool)):
-            start(server)
-            try:
-                for label, rows, connections in SCENARIOS:
-                    measure(server, label, server.body(rows), connections, args.seconds)
-                server.results.setdefault("rss", []).append({"rss_mb": rss_mb(server.process.pid)})
-            finally:
-                stop(server)
+
+    def scenarios(server: Server) -> None:
+        for label, rows, connections in SCENARIOS:
+            measure(server, label, server.body(rows), connections, args.seconds)
+
+    alternate(pool, args.reps, scenarios)
     report(pool, args)
 
 
