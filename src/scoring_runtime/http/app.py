@@ -57,8 +57,7 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
         log.info("serving %s (%s) as model id %s", served.info.name, served.info.runtime, served.model_id)
         grpc_server = None
         if server.grpc_port is not None:
-            grpc_service = _grpc_service()
-
+            grpc_service = grpc_module()
             authenticate = bearer_check(verifiers) if verifiers else None
             grpc_server = await grpc_service.start(
                 registry, server.host, server.grpc_port, server.max_body_bytes, authenticate, record_grpc(metrics)
@@ -104,7 +103,7 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
     return app
 
 
-def _grpc_service() -> ModuleType:
+def grpc_module() -> ModuleType:
     """grpcio is loaded only when the gRPC service is on, and named when it is missing."""
     try:
         from scoring_runtime.protocols.v2 import grpc_service

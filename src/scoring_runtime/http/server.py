@@ -20,7 +20,7 @@ import uvicorn
 from uvicorn.supervisors import Multiprocess
 
 from scoring_runtime.core.errors import ModelLoadError
-from scoring_runtime.http.app import create_app
+from scoring_runtime.http.app import create_app, grpc_module
 from scoring_runtime.http.logs import logging_config
 from scoring_runtime.runtimes import load_model
 from scoring_runtime.settings import Settings
@@ -31,6 +31,8 @@ GRACEFUL_SHUTDOWN_SECONDS = 30
 def serve(settings: Settings) -> int:
     """Serve until stopped; returns the process's exit code."""
     server = settings.server
+    if server.grpc_port is not None:
+        grpc_module()  # a missing grpcio is one sentence here, not a failed start-up in every worker
     log_config = logging_config(server.log_level)
     logging.config.dictConfig(log_config)
     common: dict[str, Any] = {
