@@ -125,3 +125,20 @@ def timed_posts(url: str, body: dict, repeat: int) -> list[float]:
 
 def median_ms(times: list[float]) -> float:
     return statistics.median(times) * 1e3
+
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def write_results(section: str, text: str) -> None:
+    """Put `text` into bench/RESULTS.md as the named section, replacing that section's last
+    figures and keeping every other benchmark's."""
+    begin, end = f"<!-- {section} -->", f"<!-- /{section} -->"
+    current = RESULTS.read_text() if RESULTS.exists() else ""
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        current = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        current = (current.rstrip() + "\n\n" if current.strip() else "") + block
+    RESULTS.write_text(current)

@@ -36,7 +36,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 
-from bench.common import cpu_seconds, process_tree, rss_mb, wrk
+from bench.common import cpu_seconds, process_tree, rss_mb, write_results, wrk
 from tests.server_process import REPO
 
 WORK = REPO / ".bench"
@@ -421,7 +421,7 @@ def report(pool: list[Server], mojo: Server, args: argparse.Namespace) -> None:
         )
     text = "\n".join(lines) + "\n"
     print(text)
-    (REPO / "bench" / "RESULTS.md").write_text(text)
+    write_results("bench.compare", text)
 
 
 def _cpu_model() -> str:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.common import write_results
 from bench.compare import MOJO, SCENARIOS, WORK, Server, alternate, measure, prepare, servers
 from tests.server_process import REPO
 
@@ -64,19 +65,27 @@ def main() -> None:
             measure(server, scenario, server.body(count), connections, args.seconds)
 
     alternate(pool, args.reps, scenarios)
-    print(f"wrk runs of {args.seconds} s, median of {args.reps} repetitions, servers alternating\n")
-    print("| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |")
-    print("|---|---|---|---|---|---|")
+    lines = [
+        f"## This tree against {args.rev} (python -m bench.revisions {args.rev})",
+        "",
+        f"wrk runs of {args.seconds} s, median of {args.reps} repetitions, servers alternating.",
+        "",
+        "| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |",
+        "|---|---|---|---|---|---|",
+    ]
     for server in pool:
         for scenario, _, _ in SCENARIOS:
             runs = server.results[scenario]
             median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
-            print(
+            lines.append(
                 f"| {server.name} | {scenario} | {median['rps']:,.0f} | {median['p50_ms']:.3f} | "
                 f"{median['p99_ms']:.3f} | {median['cpu_ms_per_request']:.3f} |"
             )
-    for server in pool:
-        print(f"{server.name}: RSS {statistics.median(r['rss_mb'] for r in server.results['rss']):.0f} MB")
+    lines += ["", "| server | RSS MB |", "|---|---|"]
+    lines += [f"| {s.name} | {statistics.median(r['rss_mb'] for r in s.results['rss']):.0f} |" for s in pool]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    write_results("bench.revisions", text)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ trees, breast-cancer data, 30 floats; MLServer 1.7.1 with parallel_workers=0, de
 `[N, 30]` FP64 tensor; MLServer is asked for `predict_proba` (its default output is `predict`),
 this server answers the class probabilities by default. Binary: the tensor's raw bytes after
 the JSON header, outputs binary too (what tritonclient sends by default). Prints a table and
-writes bench/RESULTS-v2.md.
+puts it into bench/RESULTS.md (its own section).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import date
 import httpx
 import numpy as np
 
-from bench.common import cpu_seconds, wrk_raw
+from bench.common import cpu_seconds, write_results, wrk_raw
 from bench.compare import MLSERVER, SCENARIOS, WORK, Server, alternate, prepare
 from tests.server_process import REPO
 
@@ -107,7 +107,7 @@ def _median(server: Server, label: str, key: str) -> float:
 def report(pool: list[Server], args: argparse.Namespace) -> None:
     best = pool[-1]
     lines = [
-        "# V2 benchmark: this server's Open Inference Protocol against MLServer",
+        "## The Open Inference Protocol (V2): this server against MLServer (python -m bench.v2)",
         "",
         f"Date {date.today()}; wrk runs of {args.seconds} s, median of {args.reps} repetitions, servers alternating.",
         "Model: GradientBoostingClassifier, 100 trees, depth 3, breast-cancer data; body: one [N, 30] FP64 tensor.",
@@ -130,7 +130,7 @@ def report(pool: list[Server], args: argparse.Namespace) -> None:
     lines += [f"| {s.name} | {_median(s, 'rss', 'rss_mb'):.0f} |" for s in pool]
     text = "\n".join(lines) + "\n"
     print(text)
-    (REPO / "bench" / "RESULTS-v2.md").write_text(text)
+    write_results("bench.v2", text)
 
 
 if __name__ == "__main__":
