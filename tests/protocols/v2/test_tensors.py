@@ -59,3 +59,10 @@ def test_malformed_tensors_are_one_sentence(call, fragment):
     with pytest.raises(InvalidInput) as caught:
         call()
     assert fragment in caught.value.detail
+
+
+def test_nulls_in_float_data_are_nan_and_ragged_rows_are_refused():
+    tensor = from_values("x", "FP64", [2, 2], [[1.5, None], [3, 4]])
+    assert np.isnan(tensor.data[0, 1]) and tensor.data[1].tolist() == [3.0, 4.0]
+    with pytest.raises(InvalidInput, match="not FP64 values"):
+        from_values("x", "FP64", [3], [[1, 2], [3]])
