@@ -33,7 +33,7 @@ def read_request(body: bytes, content_type: str, header_length: str | None) -> I
         )
     length = _header_length(header_length, len(body))
     header, rest = (body, b"") if length is None else (body[:length], memoryview(body)[length:])
-    if not header.strip():
+    if not header or header.isspace():  # isspace scans; strip would copy a big body
         raise InvalidInput("The request body is empty; send a JSON inference request.")
     document = _json(header)
     try:
