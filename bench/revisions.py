@@ -11,13 +11,12 @@ scenarios as bench.compare (wrk on 127.0.0.1; server CPU from /proc). REV is che
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
 from bench.common import write_results
-from bench.compare import MOJO, SCENARIOS, WORK, Server, alternate, measure, prepare, servers
+from bench.compare import MOJO, SCENARIOS, WORK, Server, _median, alternate, measure, prepare, servers
 from tests.server_process import REPO
 
 
@@ -75,14 +74,13 @@ def main() -> None:
     ]
     for server in pool:
         for scenario, _, _ in SCENARIOS:
-            runs = server.results[scenario]
-            median = {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+            median = {key: _median(server, scenario, key) for key in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")}
             lines.append(
                 f"| {server.name} | {scenario} | {median['rps']:,.0f} | {median['p50_ms']:.3f} | "
                 f"{median['p99_ms']:.3f} | {median['cpu_ms_per_request']:.3f} |"
             )
     lines += ["", "| server | RSS MB |", "|---|---|"]
-    lines += [f"| {s.name} | {statistics.median(r['rss_mb'] for r in s.results['rss']):.0f} |" for s in pool]
+    lines += [f"| {s.name} | {_median(s, 'rss', 'rss_mb'):.0f} |" for s in pool]
     text = "\n".join(lines) + "\n"
     print(text)
     write_results("bench.revisions", text)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from datetime import date
 
@@ -24,7 +23,7 @@ import httpx
 import numpy as np
 
 from bench.common import cpu_seconds, write_results, wrk_raw
-from bench.compare import MLSERVER, SCENARIOS, WORK, Server, alternate, prepare
+from bench.compare import MLSERVER, SCENARIOS, WORK, Server, _median, alternate, prepare
 from tests.server_process import REPO
 
 
@@ -98,10 +97,6 @@ def main() -> None:
 
     alternate(pool, args.reps, scenarios)
     report(pool, args)
-
-
-def _median(server: Server, label: str, key: str) -> float:
-    return statistics.median(r[key] for r in server.results[label])
 
 
 def report(pool: list[Server], args: argparse.Namespace) -> None:
