@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from scoring_runtime.settings import Settings
 
 EXIT_FAILED = 2
-_SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", "grpc_port", "model_name")
+_SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", "grpc_port", "model_name", "config")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--name", dest="model_name", help="the model's V2 name (SCORER_MODEL_NAME, default: the artifact's name)"
     )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        help="a deployments file (YAML or JSON): several models, A/B tests, champion/challenger (SCORER_CONFIG)",
+    )
     serve.set_defaults(handler=_serve)
 
     offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
@@ -89,7 +94,12 @@ def _parser() -> argparse.ArgumentParser:
     background.add_argument("--rows", type=int, default=100, help="rows to keep (at most 100 are used)")
     background.set_defaults(handler=_background)
 
-    inspect = commands.add_parser("inspect", parents=[offline], help="print a model's runtime, schema and capabilities")
+    inspect = commands.add_parser(
+        "inspect", help="print a model's runtime, schema and capabilities, or every model and deployment of a file"
+    )
+    inspect.add_argument("model", nargs="?", type=Path, help="model artifact (file or folder)")
+    inspect.add_argument("--runtime", help="force a runtime instead of detecting it")
+    inspect.add_argument("--config", type=Path, help="a deployments file: print its models and deployments")
     inspect.set_defaults(handler=_inspect)
     return parser
 
@@ -143,15 +153,46 @@ def _artifact(path: Path) -> Path:
 
 
 def _inspect(args: argparse.Namespace) -> int:
+    if (args.model is None) == (args.config is None):
+        return _fail("give a model artifact or --config FILE (one of the two).")
+    if args.config is not None:
+        print(json.dumps(_deployments_report(args.config), indent=2))
+        return 0
+    print(json.dumps(_model_report(_load(args)), indent=2))
+    return 0
+
+
+def _model_report(model: ServedModel) -> dict[str, Any]:
     from scoring_runtime.protocols.h2o.codec import schema_document
 
-    model = _load(args)
-    report = {
+    return {
         "runtime": model.info.runtime,
         "capabilities": sorted(c.value for c in model.capabilities),
         "mediaFields": list(model.schema.media_fields),
         "notes": list(model.info.notes),
         **schema_document(model),
     }
-    print(json.dumps(report, indent=2))
-    return 0
+
+
+def _deployments_report(config: Path) -> dict[str, Any]:
+    """Every model of the file loaded and checked as `serve --config` would, then described."""
+    from scoring_runtime.deployments.loading import deployments_of, entry_loader
+    from scoring_runtime.deployments.registry import ModelRegistry
+    from scoring_runtime.deployments.shadow import NO_SHADOW
+
+    settings = _settings(config=config)
+    deployments = deployments_of(settings)
+    registry = ModelRegistry(entry_loader(settings), NO_SHADOW)
+    registry.start(deployments)
+    try:
+        models = {}
+        for name, entry in deployments.models.items():
+            with registry.hold(name) as model:
+                models[name] = {"path": str(entry.path), "id": model.model_id, **_model_report(model)}
+        described = {
+            name: {k: v for k, v in entry.model_dump(exclude_defaults=True).items()}
+            for name, entry in deployments.deployments.items()
+        }
+        return {"models": models, "deployments": described, "ready": registry.ready}
+    finally:
+        registry.close()

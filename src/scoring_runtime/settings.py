@@ -107,13 +107,26 @@ class ServerSettings(BaseSettings):
     grpc_port: int | None = Field(default=None, ge=0, le=65535)
     """Port of the Open Inference Protocol's gRPC service (`inference.GRPCInferenceService`); unset = off."""
 
+    config: Path | None = None
+    """A deployments file (YAML or JSON): several models, A/B tests, champion/challenger; unset = one model."""
+
+    watch: bool = False
+    """Reload a model when its artifact changes on disk (load beside the old one, then swap)."""
+
+    challenger_queue: int = Field(default=64, ge=1)
+    """Requests a challenger may have waiting; past that, a request is skipped for it (and counted)."""
+
+    control_dir: Path | None = None
+    """Where several workers tell each other about repository loads and unloads; unset with
+    several workers = a new temporary folder."""
+
     metrics_dir: Path | None = Field(default=None, validation_alias=_aliases("metrics_dir", "PROMETHEUS_MULTIPROC_DIR"))
     """Where several workers keep their metrics to be summed (`PROMETHEUS_MULTIPROC_DIR`); unset
     with several workers = a new temporary folder."""
 
-    _unset_paths = field_validator("score_file_dir", "genmodel_jar", "java_home", "metrics_dir", mode="before")(
-        _empty_is_unset
-    )
+    _unset_paths = field_validator(
+        "score_file_dir", "genmodel_jar", "java_home", "metrics_dir", "config", "control_dir", mode="before"
+    )(_empty_is_unset)
 
     @field_validator("path_prefix")
     @classmethod

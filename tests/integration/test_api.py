@@ -343,7 +343,7 @@ def test_several_workers_serve_and_sum_their_metrics(credit_model, server_logs, 
             for _ in range(20):
                 assert client.post("/model/score", json=request).status_code == 200
             text = client.get("/metrics").text
-        total = float(re.search(r"^scorer_rows_scored_total (\S+)$", text, re.M).group(1))
+        total = float(re.search(r"^scorer_rows_scored_total\{[^}]*\} (\S+)$", text, re.M).group(1))
         assert total == 40
     finally:
         server.stop()

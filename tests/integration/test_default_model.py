@@ -86,10 +86,13 @@ def test_metrics_count_requests_latency_and_rows(default_server):
         client.post("/model/score", json={**sample, "rows": sample["rows"] * 7})
         client.post("/model/score", content=b"{", headers={"content-type": "application/json"})
         text = client.get("/metrics").text
-    assert re.search(r'scorer_requests_total\{route="/model/score",status="200"\} [1-9]', text)
-    assert re.search(r'scorer_requests_total\{route="/model/score",status="400"\} [1-9]', text)
-    assert 'scorer_request_duration_seconds_bucket{le="0.005",route="/model/score"}' in text
-    rows = float(re.search(r"^scorer_rows_scored_total (\S+)$", text, re.M).group(1))
+    assert re.search(r'scorer_requests_total\{[^}]*route="/model/score",status="200"\} [1-9]', text)
+    assert re.search(r'scorer_requests_total\{[^}]*route="/model/score",status="400"\} [1-9]', text)
+    assert (
+        'scorer_request_duration_seconds_bucket{deployment="cool_cond_y",le="0.005",model="cool_cond_y",route="/model/score"}'
+        in text
+    )
+    rows = float(re.search(r"^scorer_rows_scored_total\{[^}]*\} (\S+)$", text, re.M).group(1))
     assert rows >= 7
 
 

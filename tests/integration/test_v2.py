@@ -186,8 +186,10 @@ def test_grpc_errors_are_status_codes_with_one_sentence(mojo_server):
     assert client.is_server_ready()
     with mojo_server.client() as http:
         metrics = http.get("/metrics").text
-    assert 'scorer_requests_total{route="grpc ModelInfer",status="INVALID_ARGUMENT"} 1.0' in metrics
-    assert 'scorer_requests_total{route="grpc ModelMetadata",status="NOT_FOUND"} 1.0' in metrics
+    assert (
+        'scorer_requests_total{deployment="",model="",route="grpc ModelInfer",status="INVALID_ARGUMENT"} 1.0' in metrics
+    )
+    assert 'scorer_requests_total{deployment="",model="",route="grpc ModelMetadata",status="NOT_FOUND"} 1.0' in metrics
     time.sleep(0.5)  # request lines are written within 0.2 s
     assert '"route":"grpc ModelInfer","status":"INVALID_ARGUMENT"' in mojo_server.log
 

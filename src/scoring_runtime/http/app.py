@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import gc
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,8 +19,10 @@ from starlette.responses import Response
 
 from scoring_runtime import __version__
 from scoring_runtime.core.errors import ConfigError
-from scoring_runtime.core.model import ServedModel
-from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.deployments.loading import deployments_of, entry_loader
+from scoring_runtime.deployments.peers import Peers
+from scoring_runtime.deployments.registry import ModelRegistry
+from scoring_runtime.deployments.repository import Repository
 from scoring_runtime.http.auth import bearer_check, build_verifiers, credentials_guard
 from scoring_runtime.http.errors import ErrorShape, install_error_handlers
 from scoring_runtime.http.limits import BodyLimitMiddleware
@@ -27,7 +32,6 @@ from scoring_runtime.protocols.h2o import errors as h2o_errors
 from scoring_runtime.protocols.h2o import routes as h2o_routes
 from scoring_runtime.protocols.v2 import errors as v2_errors
 from scoring_runtime.protocols.v2 import routes as v2_routes
-from scoring_runtime.runtimes import load_model
 from scoring_runtime.settings import Settings, load_settings
 
 log = logging.getLogger("scorer")
@@ -38,23 +42,28 @@ YOUNG_COLLECTION_EVERY = 5000
 it finds: measured 4.2 → 3.95 ms per 1,000-row request and 37 → 33 ms per 10,000, same RSS."""
 
 
-def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
-    """Build the app; pass a loaded `model` to skip loading at startup (the CLI preloads it)."""
+def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
+    """Build the app; its models load at startup, or here already with `preload` (one worker:
+    a broken artifact or deployments file then fails before the server listens)."""
     server = settings.server
     metrics = Metrics(server.metrics_dir if server.workers > 1 else None)
-    registry = ModelRegistry()
+    repository = build_repository(settings, metrics)
+    registry = repository.registry
     verifiers = build_verifiers(server)
+    if preload:
+        started = time.perf_counter()
+        registry.start(deployments_of(settings))
+        metrics.load_seconds.set(time.perf_counter() - started)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started = time.perf_counter()
-        served = model or await anyio.to_thread.run_sync(load_model, settings)
-        metrics.load_seconds.set(time.perf_counter() - started)
-        registry.serve(served, ready=await anyio.to_thread.run_sync(served.self_check))
+        if not preload:
+            started = time.perf_counter()
+            await repository.start()
+            metrics.load_seconds.set(time.perf_counter() - started)
         gc.collect()
         gc.freeze()
         gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
-        log.info("serving %s (%s) as model id %s", served.info.name, served.info.runtime, served.model_id)
         grpc_server = None
         if server.grpc_port is not None:
             grpc_service = grpc_module()
@@ -63,10 +72,18 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
                 registry, server.host, server.grpc_port, server.max_body_bytes, authenticate, record_grpc(metrics)
             )
             log.info("gRPC inference service on port %s", server.grpc_port)
-        yield
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(repository.follow)
+            if server.watch:
+                tasks.start_soon(repository.watch)
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, lambda: tasks.start_soon(repository.reread))
+            yield
+            loop.remove_signal_handler(signal.SIGHUP)
+            tasks.cancel_scope.cancel()
         if grpc_server is not None:
             await grpc_server.stop(grace=5)
-        registry.close()
+        repository.close()
 
     app = FastAPI(
         title="Scoring runtime",
@@ -87,9 +104,10 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
     async def render_metrics(request: Request) -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    for prefix in dict.fromkeys(("", server.path_prefix)):
+    prefixes = tuple(dict.fromkeys(("", server.path_prefix)))
+    for prefix in prefixes:
         h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix)
-        v2_routes.add_routes(app, prefix, registry, guard=guard, in_schema=not prefix)
+        v2_routes.add_routes(app, prefix, repository, guard=guard, in_schema=not prefix)
         app.add_api_route(
             prefix + "/metrics",
             render_metrics,
@@ -98,9 +116,19 @@ def create_app(settings: Settings, model: ServedModel | None = None) -> FastAPI:
             include_in_schema=not prefix,
             dependencies=guard if server.metrics_auth else [],
         )
+    for prefix in prefixes:  # last: `/<deployment>/...` must not shadow the fixed paths above
+        h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix, by_deployment=True)
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes, shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
+
+
+def build_repository(settings: Settings, metrics: Metrics) -> Repository:
+    """The registry over the configured deployments, with peers when several workers share them."""
+    server = settings.server
+    registry = ModelRegistry(entry_loader(settings), metrics.challengers, server.challenger_queue)
+    peers = Peers(server.control_dir) if server.workers > 1 and server.control_dir is not None else None
+    return Repository(registry, functools.partial(deployments_of, settings), peers)
 
 
 def grpc_module() -> ModuleType:

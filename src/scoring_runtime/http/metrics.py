@@ -1,4 +1,5 @@
-"""Prometheus metrics: requests by route and status, latency, rows scored, model failures, load time.
+"""Prometheus metrics: requests by route, status, deployment and model, latency, rows scored,
+model failures, load time, and how each challenger compares with its champion.
 
 Each app owns its registry (no module-global state); with several workers the values live in
 the metrics directory (`PROMETHEUS_MULTIPROC_DIR`, which prometheus_client reads itself), and are
@@ -12,6 +13,8 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from scoring_runtime.deployments.shadow import Comparison
+
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -20,17 +23,22 @@ class Metrics:
         """`shared_dir`: the workers' metrics directory, when several workers serve."""
         self.shared_dir = shared_dir
         self.registry = CollectorRegistry()
+        answered = ["deployment", "model"]
         self.requests = Counter(
-            "scorer_requests", "HTTP requests by route and status.", ["route", "status"], registry=self.registry
+            "scorer_requests",
+            "Requests by route, status, deployment and the model that answered ('' where none did).",
+            ["route", "status", *answered],
+            registry=self.registry,
         )
         self.latency = Histogram(
             "scorer_request_duration_seconds",
-            "HTTP request latency by route.",
-            ["route"],
+            "Request latency by route, deployment and model.",
+            ["route", *answered],
             buckets=_BUCKETS,
             registry=self.registry,
         )
-        self.rows = Counter("scorer_rows_scored", "Rows scored.", registry=self.registry)
+        self.rows = Counter("scorer_rows_scored", "Rows scored.", answered, registry=self.registry)
+        self.challengers = ChallengerMetrics(self.registry)
         self.failures = Counter(
             "scorer_scoring_errors", "Failed scoring requests by kind.", ["kind"], registry=self.registry
         )
@@ -47,3 +55,44 @@ class Metrics:
             MultiProcessCollector(registry, path=str(self.shared_dir))
             return generate_latest(registry)
         return generate_latest(self.registry)
+
+
+class ChallengerMetrics:
+    """`scorer_challenger_*{deployment,model}`: counters, so they sum across workers; the mean
+    absolute difference is `abs_diff_sum / compared_cells`, the agreement `agreed_rows / compared_rows`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        labels = ["deployment", "model"]
+
+        def counter(name: str, text: str) -> Counter:
+            return Counter(f"scorer_challenger_{name}", text, labels, registry=registry)
+
+        self._scored = counter("scored", "Requests a challenger scored.")
+        self._skipped = counter("skipped", "Requests skipped for a challenger because its queue was full.")
+        self._failed = counter("failed", "Requests a challenger failed to score.")
+        self._diff = counter("abs_diff_sum", "Sum of absolute differences of its outputs from the champion's.")
+        self._cells = counter("compared_cells", "Output cells compared with the champion's.")
+        self._agreed = counter("agreed_rows", "Rows whose most probable class agrees with the champion's.")
+        self._rows = counter("compared_rows", "Classifier rows compared with the champion's.")
+        self._latency = Histogram(
+            "scorer_challenger_duration_seconds",
+            "Challenger scoring time.",
+            labels,
+            buckets=_BUCKETS,
+            registry=registry,
+        )
+
+    def scored(self, deployment: str, model: str, comparison: Comparison) -> None:
+        self._scored.labels(deployment, model).inc()
+        self._latency.labels(deployment, model).observe(comparison.seconds)
+        self._diff.labels(deployment, model).inc(comparison.abs_diff_sum)
+        self._cells.labels(deployment, model).inc(comparison.cells)
+        if comparison.agreed_rows is not None:
+            self._agreed.labels(deployment, model).inc(comparison.agreed_rows)
+            self._rows.labels(deployment, model).inc(comparison.rows)
+
+    def skipped(self, deployment: str, model: str) -> None:
+        self._skipped.labels(deployment, model).inc()
+
+    def failed(self, deployment: str, model: str) -> None:
+        self._failed.labels(deployment, model).inc()

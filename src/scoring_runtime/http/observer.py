@@ -11,6 +11,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,18 +57,21 @@ class RequestObserver:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             extra = {"payload": payload.decode("utf-8", "replace")} if self.log_payloads else {}
-            rows = scope.get("state", {}).get("rows")
+            state = scope.get("state", {})
+            answered = Answered(state.get("rows"), state.get("deployment", ""), state.get("model", ""))
             record(
-                self.metrics,
-                scope["method"],
-                route,
-                status,
-                status < 400,
-                time.perf_counter() - start,
-                rows,
-                extra,
+                self.metrics, scope["method"], route, status, status < 400, time.perf_counter() - start, answered, extra
             )
             request_id.reset(token)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What scored a request: its rows, the deployment and the model that answered ('' if none)."""
+
+    rows: int | None = None
+    deployment: str = ""
+    model: str = ""
 
 
 def record(
@@ -77,25 +81,33 @@ def record(
     status: int | str,
     ok: bool,
     seconds: float,
-    rows: int | None,
+    answered: Answered,
     extra: dict[str, Any] | None = None,
 ) -> None:
     """A finished request's metrics and log line: one way for HTTP requests and gRPC calls
     (`status`: the HTTP status, or the gRPC status code's name)."""
-    metrics.requests.labels(route, str(status)).inc()
-    metrics.latency.labels(route).observe(seconds)
-    if rows and ok:
-        metrics.rows.inc(rows)
-    fields = {"method": method, "route": route, "status": status, "rows": rows, "duration_ms": round(seconds * 1000, 3)}
+    labels = (answered.deployment, answered.model)
+    metrics.requests.labels(route, str(status), *labels).inc()
+    metrics.latency.labels(route, *labels).observe(seconds)
+    if answered.rows and ok:
+        metrics.rows.labels(*labels).inc(answered.rows)
+    fields = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "rows": answered.rows,
+        "duration_ms": round(seconds * 1000, 3),
+        **({"deployment": answered.deployment, "model": answered.model} if answered.model else {}),
+    }
     access_log.info("request", extra={**fields, **(extra or {})})
 
 
-def record_grpc(metrics: Metrics) -> Callable[[str, str, float, int | None], None]:
+def record_grpc(metrics: Metrics) -> Callable[[str, str, float, dict[str, Any]], None]:
     """What the gRPC service calls for each call: its route is `grpc <Method>`, its status the code's name."""
 
-    def observe(method: str, code: str, seconds: float, rows: int | None) -> None:
+    def observe(method: str, code: str, seconds: float, answered: dict[str, Any]) -> None:
         token = request_id.set(_request_ids.next())
-        record(metrics, "gRPC", f"grpc {method}", code, code == "OK", seconds, rows)
+        record(metrics, "gRPC", f"grpc {method}", code, code == "OK", seconds, Answered(**answered))
         request_id.reset(token)
 
     return observe

@@ -12,6 +12,7 @@ import functools
 import logging.config
 import multiprocessing
 import os
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,12 @@ from typing import Any
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
-from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.errors import ConfigError, ModelLoadError
+from scoring_runtime.deployments.loading import deployments_of, entry_loader
+from scoring_runtime.deployments.registry import ModelRegistry
+from scoring_runtime.deployments.shadow import NO_SHADOW
 from scoring_runtime.http.app import create_app, grpc_module
 from scoring_runtime.http.logs import logging_config
-from scoring_runtime.runtimes import load_model
 from scoring_runtime.settings import Settings
 
 GRACEFUL_SHUTDOWN_SECONDS = 30
@@ -45,23 +48,38 @@ def serve(settings: Settings) -> int:
         "lifespan": "on",
     }
     if server.workers == 1:
-        instance = uvicorn.Server(uvicorn.Config(create_app(settings, load_model(settings)), **common))
+        instance = uvicorn.Server(uvicorn.Config(create_app(settings, preload=True), **common))
         instance.run()
         return 0 if instance.started else 1
     _preflight(settings)
     metrics_dir = server.metrics_dir or Path(tempfile.mkdtemp(prefix="scorer-metrics-"))
-    settings = Settings(server.model_copy(update={"metrics_dir": metrics_dir}), settings.model)
+    control_dir = server.control_dir or Path(tempfile.mkdtemp(prefix="scorer-control-"))
+    settings = Settings(
+        server.model_copy(update={"metrics_dir": metrics_dir, "control_dir": control_dir}), settings.model
+    )
     # prometheus_client decides at import whether values are shared between processes, from this
     # variable alone; the spawned workers inherit it.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     config = uvicorn.Config(functools.partial(create_app, settings), factory=True, workers=server.workers, **common)
-    Multiprocess(config, sockets=[config.bind_socket()]).run()
+    Workers(config, sockets=[config.bind_socket()]).run()
     return 0
 
 
+class Workers(Multiprocess):
+    """uvicorn's supervisor, except that `SIGHUP` reaches the workers: each re-reads the
+    deployments and swaps its models in place, as a single-process server does, instead of
+    being replaced."""
+
+    def handle_hup(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
+
+
 def _preflight(settings: Settings) -> None:
-    """Load the model once in a throw-away process so a broken artifact fails here, not in a
-    crash-looping worker; a process of its own keeps a JVM or the model's memory out of the parent."""
+    """Load every model once in a throw-away process so a broken artifact or deployments file
+    fails here, not in a crash-looping worker; a process of its own keeps a JVM or the models'
+    memory out of the parent."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         problem = pool.apply(_try_load, (settings,))
@@ -70,8 +88,11 @@ def _preflight(settings: Settings) -> None:
 
 
 def _try_load(settings: Settings) -> str | None:
+    registry = ModelRegistry(entry_loader(settings), NO_SHADOW)
     try:
-        load_model(settings)
-    except ModelLoadError as exc:
+        registry.start(deployments_of(settings))
+    except (ModelLoadError, ConfigError) as exc:
         return str(exc)
+    finally:
+        registry.close()
     return None

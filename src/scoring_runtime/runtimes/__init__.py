@@ -101,10 +101,15 @@ def load_scorer(path: Path, options: LoadOptions | None = None) -> Scorer:
     return ConformalScorer(scorer, calibrated)
 
 
+def artifact_name(path: Path) -> str:
+    """What a model is called when nothing names it: its file or folder name without the extension."""
+    artifact = single_artifact_in(path) or path
+    return artifact.name if artifact.is_dir() else artifact.stem
+
+
 def load_model(settings: Settings) -> ServedModel:
     """The configured artifact loaded and served by its settings, named after its file or folder
-    (without the extension); raises `ModelLoadError` with a sentence for the user."""
+    unless the settings name it; raises `ModelLoadError` with a sentence for the user."""
     path = settings.model.model_path
     scorer = load_scorer(path, LoadOptions.from_settings(settings))
-    artifact = single_artifact_in(path) or path
-    return ServedModel(scorer, settings.model, artifact.name if artifact.is_dir() else artifact.stem)
+    return ServedModel(scorer, settings.model, artifact_name(path))

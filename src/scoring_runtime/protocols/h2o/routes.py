@@ -14,11 +14,14 @@ from fastapi import FastAPI, Query, Request
 from fastapi.params import Depends
 from starlette.responses import PlainTextResponse
 
-from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.core.model import ServedModel
+from scoring_runtime.deployments.deployment import Deployment
+from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.protocols.h2o import codec
 from scoring_runtime.protocols.h2o.bodies import json_body, media_body
 from scoring_runtime.protocols.h2o.score_files import read_csv_table, resolve_score_file
 from scoring_runtime.protocols.h2o.wire import (
+    ChallengerReport,
     ContributionRequest,
     ContributionResponse,
     ErrorBody,
@@ -26,6 +29,7 @@ from scoring_runtime.protocols.h2o.wire import (
     ScoreRequest,
     ScoreResponse,
 )
+from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
 from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
 from scoring_runtime.settings import ServerSettings
@@ -49,69 +53,91 @@ def add_routes(
     *,
     guard: Sequence[Depends],
     in_schema: bool,
+    by_deployment: bool = False,
 ) -> None:
-    """Every endpoint under `prefix`; `guard` (the auth dependency, when auth is configured) is
-    attached to all but the probes (without auth nothing is attached: resolving a dependency
-    costs on every request)."""
+    """Every endpoint under `prefix`, for the root's deployment, or with `by_deployment` under
+    `prefix/<deployment>/`; `guard` (the auth dependency, when auth is configured) is attached to
+    all but the probes (without auth nothing is attached: resolving a dependency costs on every
+    request)."""
+
+    def deployment_of(request: Request) -> Deployment:
+        return registry.deployment(request.path_params.get("deployment"))
+
+    def answered(request: Request, deployment: Deployment, model: ServedModel, rows: int) -> dict[str, str]:
+        request.state.rows = rows
+        request.state.deployment = deployment.name
+        request.state.model = model.name
+        return {MODEL_HEADER: model.name}
 
     async def score(request: Request) -> JsonResponse:
-        model = registry.get()
-        with model.arrival():
-            score_request = await json_body(request, ScoreRequest, numeric_rows=model.numeric_inputs)
-            body = await model.score(codec.score_job(model, score_request))
-        request.state.rows = len(score_request.rows)
-        return JsonResponse(body)
+        deployment = deployment_of(request)
+        with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
+            model = answer.model
+            with model.arrival():
+                score_request = await json_body(request, ScoreRequest, numeric_rows=model.numeric_inputs)
+                body = await answer.score(codec.score_job(model, score_request))
+        return JsonResponse(body, headers=answered(request, deployment, model, len(score_request.rows)))
 
     async def score_file(
         request: Request, file: str | None = Query(default=None, description="CSV file name")
     ) -> JsonResponse:
-        model = registry.get()
+        deployment = deployment_of(request)
         path = resolve_score_file(settings.score_file_dir, file or "")
         fields, rows = read_csv_table(path)
-        body = await model.score(codec.score_job(model, ScoreRequest(fields=fields, rows=rows), blocking=True))
-        request.state.rows = len(rows)
-        return JsonResponse(body)
+        with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
+            model = answer.model
+            job = codec.score_job(model, ScoreRequest(fields=fields, rows=rows), blocking=True)
+            body = await answer.score(job)
+        return JsonResponse(body, headers=answered(request, deployment, model, len(rows)))
 
     async def contribution(request: Request) -> JsonResponse:
-        model = registry.get()
-        contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
-        job, kind = codec.contribution_job(model, contribution_request)
-        body = await model.explain(job, kind)
-        request.state.rows = len(contribution_request.rows)
-        return JsonResponse(body)
+        deployment = deployment_of(request)
+        with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
+            model = answer.model
+            contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
+            job, kind = codec.contribution_job(model, contribution_request)
+            body = await model.explain(job, kind)
+        return JsonResponse(body, headers=answered(request, deployment, model, len(contribution_request.rows)))
 
     async def media_score(request: Request) -> JsonResponse:
-        model = registry.get()
-        codec.require_media(model)
-        media_request, files = await media_body(request, settings.max_media_files, settings.max_media_file_bytes)
-        body = await model.score(codec.media_job(model, media_request, files))
-        request.state.rows = len(media_request.rows)
-        return JsonResponse(body)
+        deployment = deployment_of(request)
+        with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
+            model = answer.model
+            codec.require_media(model)
+            media_request, files = await media_body(request, settings.max_media_files, settings.max_media_file_bytes)
+            body = await answer.score(codec.media_job(model, media_request, files))
+        return JsonResponse(body, headers=answered(request, deployment, model, len(media_request.rows)))
 
-    async def readyz() -> PlainTextResponse:
-        ready = registry.ready
+    async def readyz(request: Request) -> PlainTextResponse:
+        name = request.path_params.get("deployment")
+        ready = registry.ready if name is None else registry.ready_for(registry.deployment(name))
         return PlainTextResponse("Ready" if ready else "Not ready", status_code=200 if ready else 503)
 
     async def livez() -> PlainTextResponse:
         return PlainTextResponse("OK")
 
-    async def model_id() -> PlainTextResponse:
-        return PlainTextResponse(registry.get().model_id)
+    async def model_id(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(registry.primary(deployment_of(request)).model_id)
 
-    async def capabilities() -> JsonResponse:
-        return JsonResponse(sorted(c.value for c in registry.get().capabilities))
+    async def capabilities(request: Request) -> JsonResponse:
+        return JsonResponse(sorted(c.value for c in registry.capabilities(deployment_of(request))))
 
-    async def model_schema() -> JsonResponse:
-        return JsonResponse(codec.schema_document(registry.get()))
+    async def model_schema(request: Request) -> JsonResponse:
+        return JsonResponse(codec.schema_document(registry.primary(deployment_of(request))))
 
-    async def sample_request() -> JsonResponse:
-        return JsonResponse(codec.sample_request(registry.get()))
+    async def sample_request(request: Request) -> JsonResponse:
+        return JsonResponse(codec.sample_request(registry.primary(deployment_of(request))))
+
+    async def challengers(request: Request) -> JsonResponse:
+        return JsonResponse(registry.challengers(deployment_of(request)))
 
     guarded = {"dependencies": list(guard)}
     text = {"response_class": PlainTextResponse}
 
+    base = prefix + ("/{deployment}" if by_deployment else "")
+
     def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
-        app.add_api_route(prefix + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
+        app.add_api_route(base + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
 
     scoring = {"responses": {200: {"model": ScoreResponse}, **_ERRORS}, **guarded}
     route("/model/score", score, "POST", "scoring", openapi_extra=request_body(ScoreRequest), **scoring)
@@ -146,3 +172,6 @@ def add_routes(
     route("/model/capabilities", capabilities, "GET", "model", response_model=list[str], **guarded)
     route("/model/schema", model_schema, "GET", "model", responses={200: {"model": ModelDocument}}, **guarded)
     route("/model/sample_request", sample_request, "GET", "model", responses={200: {"model": ScoreRequest}}, **guarded)
+    route(
+        "/model/challengers", challengers, "GET", "model", responses={200: {"model": list[ChallengerReport]}}, **guarded
+    )

@@ -110,3 +110,17 @@ class ModelDocument(WireModel):
 
 class ErrorBody(BaseModel):
     detail: str
+
+
+class ChallengerReport(BaseModel):
+    """One challenger of a champion/challenger deployment, since the server started."""
+
+    model: str
+    scored: int
+    skipped: int = Field(description="Requests not offered to it because its queue was full.")
+    failed: int
+    meanAbsDiff: float | None = Field(description="Mean absolute difference of its outputs from the champion's.")
+    agreement: float | None = Field(
+        description="Share of rows whose most probable class agrees; null for a regression."
+    )
+    latencyMsP50: float | None

@@ -28,16 +28,18 @@ from scoring_runtime.core.errors import (
     Unauthenticated,
     UnsupportedContent,
 )
-from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.deployments.registry import ModelRegistry
+from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
 from scoring_runtime.protocols.v2 import codec
-from scoring_runtime.protocols.v2.routes import model_metadata, server_metadata
+from scoring_runtime.protocols.v2.routes import find, model_metadata, server_metadata
 from scoring_runtime.protocols.v2.tensors import Tensor, from_buffer, from_values, to_buffer
 
 log = logging.getLogger("scorer")
 Authenticate = Callable[[str], Awaitable[None]]
 """Checks an `authorization` metadata value; raises `Unauthenticated`."""
-Observe = Callable[[str, str, float, int | None], None]
-"""Told of every call: the method, its status code's name, its seconds and the rows it scored."""
+Observe = Callable[[str, str, float, dict[str, Any]], None]
+"""Told of every call: the method, its status code's name, its seconds, and for an inference
+the rows it scored, the deployment and the model that answered."""
 
 CODES: dict[type[RequestError], grpc.StatusCode] = {
     InvalidInput: grpc.StatusCode.INVALID_ARGUMENT,
@@ -81,13 +83,13 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     async def ModelReady(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         def answer() -> Any:
-            self.registry.find(request.name, request.version or None)
-            return pb.ModelReadyResponse(ready=self.registry.ready)
+            deployment = find(self.registry, request.name, request.version or None)
+            return pb.ModelReadyResponse(ready=self.registry.ready_for(deployment))
 
         return await self._guarded("ModelReady", context, _async(answer))
 
     async def ServerMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        answer = _async(lambda: pb.ServerMetadataResponse(**server_metadata()))
+        answer = _async(lambda: pb.ServerMetadataResponse(**server_metadata(self.registry)))
         return await self._guarded("ServerMetadata", context, answer)
 
     async def ModelMetadata(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
@@ -104,16 +106,20 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         return await self._guarded("ModelMetadata", context, _async(answer))
 
     async def ModelInfer(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        rows: list[int] = []
+        answered: dict[str, Any] = {}
 
         async def answer() -> Any:
-            served = self.registry.find(request.model_name, request.model_version or None)
-            with served.arrival():
-                parsed = read_request(request)
-                outputs = await served.score(codec.infer_job(served, parsed))
-            rows.append(outputs[0].rows if outputs else 0)
+            deployment = find(self.registry, request.model_name, request.model_version or None)
+            route_key = dict(context.invocation_metadata() or ()).get(ROUTE_KEY)
+            with self.registry.answer(deployment, route_key) as answer:
+                served = answer.model
+                with served.arrival():
+                    parsed = read_request(request)
+                    outputs = await answer.score(codec.infer_job(served, parsed))
+            answered.update(rows=outputs[0].rows if outputs else 0, deployment=deployment.name, model=served.name)
+            context.set_trailing_metadata(((MODEL_HEADER, served.name),))
             return pb.ModelInferResponse(
-                model_name=served.name,
+                model_name=request.model_name,
                 model_version=served.version,
                 id=request.id,
                 parameters={"model_id": pb.InferParameter(string_param=served.model_id)},
@@ -121,7 +127,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
                 raw_output_contents=[to_buffer(t) for t in outputs],
             )
 
-        return await self._guarded("ModelInfer", context, answer, rows=rows)
+        return await self._guarded("ModelInfer", context, answer, answered=answered)
 
     async def _guarded(
         self,
@@ -130,7 +136,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         answer: Callable[[], Awaitable[Any]],
         *,
         open_: bool = False,
-        rows: list[int] | None = None,
+        answered: dict[str, Any] | None = None,
     ) -> Any:
         """Authentication (unless `open_`: the health calls), the error mapping and the call's
         metrics and log line, for every method."""
@@ -148,7 +154,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
             log.exception("unhandled error in a gRPC call")
             await context.abort(code, "The server failed to handle this request.")
         finally:
-            self.observe(method, code.name, time.perf_counter() - started, rows[0] if rows else None)
+            self.observe(method, code.name, time.perf_counter() - started, answered or {})
 
 
 def read_request(request: Any) -> codec.InferRequest:

@@ -94,6 +94,14 @@ def write_response(
     return b"".join((header, *buffers)), headers
 
 
+def read_json_object(body: bytes) -> dict[str, Any]:
+    """A small JSON object body (the repository requests)."""
+    document = _json(body)
+    if not isinstance(document, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return document
+
+
 def _json(text: bytes | memoryview) -> Any:
     """orjson, or the standard library for what only it reads: the NaN and Infinity literals
     Python clients write for float tensors."""

@@ -14,7 +14,11 @@ from fastapi.params import Depends
 from starlette.responses import Response
 
 from scoring_runtime import __version__
-from scoring_runtime.core.registry import ModelRegistry
+from scoring_runtime.core.errors import NotFound
+from scoring_runtime.deployments.deployment import Deployment
+from scoring_runtime.deployments.registry import ModelRegistry
+from scoring_runtime.deployments.repository import Repository
+from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
 from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
 from scoring_runtime.protocols.v2 import codec, rest
@@ -32,16 +36,28 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def server_metadata() -> dict[str, Any]:
-    return {"name": "scoring-runtime", "version": __version__, "extensions": ["binary_tensor_data"]}
+def server_metadata(registry: ModelRegistry) -> dict[str, Any]:
+    extensions = ["binary_tensor_data", *(["model_repository"] if registry.several else [])]
+    return {"name": "scoring-runtime", "version": __version__, "extensions": extensions}
+
+
+def find(registry: ModelRegistry, name: str, version: str | None) -> Deployment:
+    """A model or a deployment by its V2 name (and, when given, at the version its model has)."""
+    deployment = registry.deployment(name)
+    if version is not None:
+        model = registry.primary(deployment)
+        if version != model.version:
+            raise NotFound(f"The model '{name}' has no version '{version}'; it has version '{model.version}'.")
+    return deployment
 
 
 def model_metadata(registry: ModelRegistry, name: str, version: str | None) -> dict[str, Any]:
-    model = registry.find(name, version)
+    deployment = find(registry, name, version)
+    model = registry.primary(deployment)
     inputs, outputs = codec.tensor_metadata(model)
-    capabilities = ",".join(sorted(c.value for c in model.capabilities))
+    capabilities = ",".join(sorted(c.value for c in registry.capabilities(deployment)))
     return {
-        "name": model.name,
+        "name": name,
         "versions": [model.version],
         "platform": model.info.runtime,
         "inputs": inputs,
@@ -51,8 +67,15 @@ def model_metadata(registry: ModelRegistry, name: str, version: str | None) -> d
 
 
 def add_routes(
-    app: FastAPI, prefix: str, registry: ModelRegistry, *, guard: Sequence[Depends], in_schema: bool
+    app: FastAPI,
+    prefix: str,
+    repository: Repository,
+    *,
+    guard: Sequence[Depends],
+    in_schema: bool,
 ) -> None:
+    registry = repository.registry
+
     async def live() -> JsonResponse:
         return JsonResponse({"live": True})
 
@@ -60,28 +83,47 @@ def add_routes(
         return JsonResponse({"ready": registry.ready}, status_code=200 if registry.ready else 503)
 
     async def metadata() -> JsonResponse:
-        return JsonResponse(server_metadata())
+        return JsonResponse(server_metadata(registry))
 
     async def model(model_name: str, model_version: str | None = None) -> JsonResponse:
         return JsonResponse(model_metadata(registry, model_name, model_version))
 
     async def model_ready(model_name: str, model_version: str | None = None) -> JsonResponse:
-        served = registry.find(model_name, model_version)
-        ready = registry.ready
-        return JsonResponse({"name": served.name, "ready": ready}, status_code=200 if ready else 503)
+        ready = registry.ready_for(find(registry, model_name, model_version))
+        return JsonResponse({"name": model_name, "ready": ready}, status_code=200 if ready else 503)
 
     async def infer(request: Request) -> Response:
         """Path parameters are read from the request itself: FastAPI's parameter binding costs a
         noticeable share of a one-row request, and both are plain strings."""
-        served = registry.find(request.path_params["model_name"], request.path_params.get("model_version"))
-        with served.arrival():
-            body = await request.body()
-            headers = request.headers
-            parsed = rest.read_request(body, headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH))
-            outputs = await served.score(codec.infer_job(served, parsed))
+        name = request.path_params["model_name"]
+        deployment = find(registry, name, request.path_params.get("model_version"))
+        headers = request.headers
+        with registry.answer(deployment, headers.get(ROUTE_KEY)) as answer:
+            served = answer.model
+            with served.arrival():
+                body = await request.body()
+                parsed = rest.read_request(body, headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH))
+                outputs = await answer.score(codec.infer_job(served, parsed))
         request.state.rows = outputs[0].rows if outputs else 0
-        content, response_headers = rest.write_response(parsed, outputs, served.name, served.version, served.model_id)
+        request.state.deployment, request.state.model = deployment.name, served.name
+        content, response_headers = rest.write_response(parsed, outputs, name, served.version, served.model_id)
+        response_headers[MODEL_HEADER] = served.name
         return Response(content, headers=response_headers)
+
+    async def repository_index(request: Request) -> JsonResponse:
+        """`{"ready": true}` in the body lists only the models that are ready."""
+        body = await request.body()
+        only_ready = bool(rest.read_json_object(body).get("ready")) if body.strip() else False
+        index = registry.index()
+        return JsonResponse([m for m in index if m["state"] == "READY"] if only_ready else index)
+
+    async def repository_load(model_name: str) -> JsonResponse:
+        await repository.load(model_name)
+        return JsonResponse({"name": model_name, "load": True})
+
+    async def repository_unload(model_name: str) -> JsonResponse:
+        await repository.unload(model_name)
+        return JsonResponse({"name": model_name, "unload": True})
 
     def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
         app.add_api_route(
@@ -115,3 +157,6 @@ def add_routes(
             **guarded,
         )
         route(f"/models/{{model_name}}{versioned}/ready", model_ready, "GET", "v2", **guarded)
+    route("/repository/index", repository_index, "POST", "v2 model repository", **guarded)
+    route("/repository/models/{model_name}/load", repository_load, "POST", "v2 model repository", **guarded)
+    route("/repository/models/{model_name}/unload", repository_unload, "POST", "v2 model repository", **guarded)
