@@ -30,8 +30,11 @@ def credit_frame(rows: int = 8000) -> pd.DataFrame:
     return frame
 
 
-def credit_pipeline(out_dir: Path, frame: pd.DataFrame) -> Path:
-    """ColumnTransformer(OneHotEncoder on text categories) + GradientBoostingClassifier."""
+def credit_pipeline(out_dir: Path, frame: pd.DataFrame, estimator: object = None, name: str = "credit_gbm") -> Path:
+    """ColumnTransformer(OneHotEncoder on text categories) + GradientBoostingClassifier, or the
+    `estimator` given (another variant over the same inputs)."""
+    if estimator is None:
+        estimator = GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=0)
     pipeline = Pipeline(
         [
             (
@@ -52,16 +55,21 @@ def credit_pipeline(out_dir: Path, frame: pd.DataFrame) -> Path:
                     ]
                 ),
             ),
-            ("gbm", GradientBoostingClassifier(n_estimators=40, max_depth=3, random_state=0)),
+            ("model", estimator),
         ]
     )
     pipeline.fit(frame[CREDIT_CATEGORICAL + CREDIT_NUMERIC], frame[CREDIT_TARGET])
-    artifact = out_dir / "credit_gbm.joblib"
+    artifact = out_dir / f"{name}.joblib"
     joblib.dump(pipeline, artifact)
-    (out_dir / "credit_gbm.joblib.schema.json").write_text(
+    write_credit_schema(artifact)
+    return artifact
+
+
+def write_credit_schema(artifact: Path) -> None:
+    """The sidecar naming the credit models' target, beside `artifact`."""
+    artifact.with_name(artifact.name + ".schema.json").write_text(
         json.dumps({"targetFields": [{"name": CREDIT_TARGET, "dataType": "Int32"}]})
     )
-    return artifact
 
 
 def credit_int_codes_pipeline(out_dir: Path, frame: pd.DataFrame) -> Path:
