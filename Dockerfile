@@ -6,6 +6,9 @@
 #           Driverless AI runtime), "h2o,mlflow"
 #   MODEL   artifact baked in at /models (default: the package's hydraulic MOJO); to serve another
 #           model, mount it at /models (a folder holding one artifact is enough) or set SCORER_MODEL.
+#           A folder is copied with everything in it: several artifacts and a deployments file.
+#   CONFIG  the deployments file to serve (SCORER_CONFIG), e.g. /models/deployments.yaml for a
+#           MODEL folder holding one; empty (default) = serve the one model at /models.
 # Every setting is an environment variable SCORER_* (see README), e.g. SCORER_WORKERS=2.
 ARG PYTHON_IMAGE=python:3.11-slim
 
@@ -30,6 +33,7 @@ RUN python3 -m venv /opt/venv \
 
 FROM ${PYTHON_IMAGE}
 ARG MODEL=src/scoring_runtime/default_model/cool_cond_y.zip
+ARG CONFIG=
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin scorer
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/scorer /opt/scorer
@@ -40,6 +44,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     SCORER_HOST=0.0.0.0 \
     SCORER_PORT=8080 \
     SCORER_MODEL=/models \
+    SCORER_CONFIG=${CONFIG} \
     SCORER_GENMODEL_JAR=/opt/scorer/h2o-genmodel.jar
 USER 10001:10001
 EXPOSE 8080

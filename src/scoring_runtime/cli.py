@@ -121,6 +121,8 @@ def _load(args: argparse.Namespace, **overrides: Any) -> ServedModel:
 def _serve(args: argparse.Namespace) -> int:
     from scoring_runtime.http.server import serve
 
+    if args.model is not None and args.config is not None:
+        return _fail("give a model artifact or --config FILE, not both.")
     return serve(_settings(**{name: getattr(args, name) for name in _SERVE_OPTIONS}))
 
 

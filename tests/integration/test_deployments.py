@@ -7,6 +7,7 @@ import collections
 import concurrent.futures
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -385,3 +386,35 @@ def test_inspect_prints_every_model_and_deployment(credit_models):
     report = json.loads(run.stdout)
     assert set(report["models"]) == {"a", "b"} and report["deployments"] == {"d": {"ab": {"a": 3, "b": 1}}}
     assert np.isclose(len(report["models"]["a"]["schema"]["inputFields"]), len(INPUTS))
+
+
+def test_the_readme_deployments_example_runs_as_written(server_logs):
+    """The README's curl lines and its h2o_mlops snippet against `scorer serve --config models/deployments.yaml`."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Several models") :]
+    bash = re.search(r"```bash\n(.*?)\n```", section, re.S).group(1)
+    python = re.search(r"```python\n(.*?)\n```", section, re.S).group(1)
+    server = start_server(None, server_logs, "--config", str(REPO / "models/deployments.yaml"))
+    try:
+        address = server.url.removeprefix("http://")
+        shell = subprocess.run(
+            ["bash", "-c", f"set -euo pipefail\n{bash.replace('localhost:8080', address)}"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert shell.returncode == 0, shell.stderr
+        assert re.search(r"x-scorer-model: (mojo|sklearn)", shell.stdout)
+        assert '"model":"sklearn"' in shell.stdout and '"state":"READY"' in shell.stdout
+        printed = subprocess.run(
+            [sys.executable, "-c", python.replace("localhost:8080", address)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert printed.returncode == 0, printed.stderr
+        assert printed.stdout.split()[0] in ("cooler-mojo-v1", "cooler-sklearn-v1")
+        with server.client() as client:
+            assert client.get("/readyz").text == "Ready"
+    finally:
+        server.stop()

@@ -46,3 +46,14 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "scorer.pvcName" -}}
 {{- default (printf "%s-model" (include "scorer.fullname" .)) .Values.model.pvc.existingClaim }}
 {{- end }}
+
+{{/*
+The deployments file as YAML text, whether the values give it as text or as a mapping.
+*/}}
+{{- define "scorer.deploymentsFile" -}}
+{{- if kindIs "string" .Values.deployments.file -}}
+{{ .Values.deployments.file }}
+{{- else -}}
+{{ toYaml .Values.deployments.file }}
+{{- end -}}
+{{- end }}
