@@ -51,10 +51,10 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time used so far by a server's process tree."""
+def cpu_seconds(pid: int, tree: bool = True) -> float:
+    """User + system CPU time used so far by a server's process tree (or the process alone)."""
     ticks = 0
-    for each in process_tree(pid):
+    for each in process_tree(pid) if tree else [pid]:
         try:
             fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:

@@ -87,7 +87,7 @@ def test_every_deployment_serves_the_whole_api(deployments_server, credit_frame)
     request = _request(credit_frame.head(3))
     with deployments_server.client() as client:
         for deployment in ("credit", "credit-ab", "credit-cc"):
-            assert client.get(f"/{deployment}/readyz").status_code in (200, 503)
+            assert client.get(f"/{deployment}/readyz").status_code == 200
             assert client.get(f"/{deployment}/model/schema").json()["schema"]["inputFields"]
             sample = client.get(f"/{deployment}/model/sample_request").json()
             assert client.post(f"/{deployment}/model/score", json=sample).status_code == 200
@@ -97,7 +97,11 @@ def test_every_deployment_serves_the_whole_api(deployments_server, credit_frame)
         root = client.post("/model/score", json=request)
         assert root.status_code == 404 and "credit, credit-ab, credit-cc" in root.json()["detail"]
         assert client.get("/nope/model/schema").json()["detail"].startswith("There is no deployment or model 'nope'")
-        assert client.get("/readyz").status_code == 503  # the failing challenger cannot score its sample
+        # the failing challenger cannot score its sample: it is not ready as a model of its own,
+        # but it never keeps its champion (or the server) from being ready
+        assert client.get("/v2/models/failing/ready").status_code == 503
+        assert client.get("/failing/readyz").status_code == 503
+        assert client.get("/credit-cc/readyz").status_code == 200 and client.get("/readyz").status_code == 200
 
 
 def test_the_h2o_mlops_client_scores_each_deployment_url(deployments_server, credit_frame):
@@ -274,6 +278,24 @@ def test_a_broken_artifact_keeps_the_old_model_and_unload_then_load(reload_serve
         assert client.post("/v2/repository/models/current/load").status_code == 200
         for _ in range(6):
             assert client.post("/credit/model/score", json=body).status_code == 200
+
+
+def test_sighup_reaches_every_worker(reload_server):
+    """The supervisor passes SIGHUP on: each worker re-reads the file and serves what it adds."""
+    _write(
+        reload_server.folder,
+        {
+            "models": {"current": {"path": "current.joblib"}},
+            "deployments": {"credit": {"model": "current"}, "again": {"model": "current"}},
+        },
+    )
+    reload_server.process.send_signal(signal.SIGHUP)
+
+    def every_worker_serves_it() -> bool:  # a new connection each time, so both workers answer some
+        return all(httpx.get(f"{reload_server.url}/again/readyz").status_code == 200 for _ in range(12))
+
+    assert _eventually(every_worker_serves_it)
+    assert reload_server.process.poll() is None
 
 
 # --- the file re-read on SIGHUP, artifacts watched ------------------------------------------

@@ -9,6 +9,7 @@ Loads that change several models (a re-read file) are all-or-nothing.
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import threading
 from collections.abc import Callable, Iterator
@@ -23,7 +24,9 @@ from scoring_runtime.core.types import Capability
 from scoring_runtime.deployments.config import DEFAULT_DEPLOYMENT, Deployments, ModelEntry
 from scoring_runtime.deployments.deployment import Answer, Deployment, Shape
 from scoring_runtime.deployments.routing import WeightedRoute
-from scoring_runtime.deployments.shadow import Challenger, ShadowObserver
+from scoring_runtime.deployments.shadow import Challenger, InProcess, ShadowObserver, ShadowScorer
+from scoring_runtime.deployments.shadow_process import ShadowProcess
+from scoring_runtime.settings import Settings
 
 log = logging.getLogger("scorer")
 Loader = Callable[[str, ModelEntry], ServedModel]
@@ -38,8 +41,10 @@ class ModelState(enum.StrEnum):
 class _Held:
     """One loaded model and the requests holding it; retired, it closes when the last one lets go."""
 
-    def __init__(self, model: ServedModel, checked: bool, fingerprint: tuple[int, int]) -> None:
+    def __init__(self, model: ServedModel, checked: bool, fingerprint: tuple[int, int], generation: int) -> None:
         self.model = model
+        self.generation = generation
+        """Which load this is: a challenger's own process reloads when it changes."""
         self.checked = checked
         self.fingerprint = fingerprint
         """The artifact's (mtime, size) when it was loaded: a re-read file reloads a replaced artifact."""
@@ -82,9 +87,18 @@ class _Slot:
 
 
 class ModelRegistry:
-    def __init__(self, loader: Loader, observer: ShadowObserver, challenger_queue: int = 64) -> None:
-        """`loader` loads one entry of the deployments file; `observer` counts challenger outcomes."""
+    def __init__(
+        self,
+        loader: Loader,
+        observer: ShadowObserver,
+        challenger_queue: int = 64,
+        isolate: Settings | None = None,
+    ) -> None:
+        """`loader` loads one entry of the deployments file; `observer` counts challenger outcomes;
+        with `isolate` (the server's settings) each challenger scores in a process of its own."""
         self._load = loader
+        self._isolate = isolate
+        self._generations = itertools.count(1)
         self._observer = observer
         self._challenger_queue = challenger_queue
         self._slots: dict[str, _Slot] = {}
@@ -97,8 +111,13 @@ class ModelRegistry:
     # -- what requests ask -------------------------------------------------------------------
     @property
     def ready(self) -> bool:
-        """Every model is loaded and scored its sample: what `/readyz` reports."""
-        return bool(self._slots) and all(self._slot_ready(name) for name in self._slots)
+        """What `/readyz` reports: every model is loaded and every deployment ready; with no
+        deployments declared, every model has scored its sample."""
+        if not self._slots or not all(self._loaded(name) for name in self._slots):
+            return False
+        if self._declared:
+            return all(self.ready_for(self._deployments[name]) for name in self._declared)
+        return all(self._slot_ready(name) for name in self._slots)
 
     @property
     def config(self) -> Deployments:
@@ -120,7 +139,11 @@ class ModelRegistry:
         return found
 
     def ready_for(self, deployment: Deployment) -> bool:
-        return all(self._slot_ready(name) for name in deployment.members)
+        """Its answering models are loaded and scored their sample; its challengers are loaded (a
+        challenger that cannot score is counted in its report, and never keeps the champion from
+        serving)."""
+        answering = deployment.members if deployment.shape is Shape.AB else deployment.members[:1]
+        return all(self._slot_ready(n) for n in answering) and all(self._loaded(n) for n in deployment.members)
 
     def primary(self, deployment: Deployment) -> ServedModel:
         """The model a deployment's metadata describes: the champion, the only model or the first variant."""
@@ -228,7 +251,7 @@ class ModelRegistry:
                     slot.state = ModelState.LOADING
                 stamp = fingerprint(entry.path)
                 model = self._load(name, entry)
-                loaded[name] = _Held(model, model.self_check(), stamp)
+                loaded[name] = _Held(model, model.self_check(), stamp, next(self._generations))
                 if not loaded[name].checked and not starting:
                     raise ModelLoadError(f"the new model '{name}' failed its self-check on its own sample request.")
             _check_inputs(
@@ -286,13 +309,23 @@ class ModelRegistry:
                 built[name] = Deployment(name, Shape.AB, members, entry, WeightedRoute(entry.ab))
             elif entry.champion is not None:
                 challengers = tuple(
-                    Challenger(name, model, self.hold, self._observer, self._challenger_queue)
+                    Challenger(name, model, self._shadow_scorer(model), self._observer, self._challenger_queue)
                     for model in entry.challengers
                 )
                 built[name] = Deployment(name, Shape.CHAMPION, members, entry, challengers=challengers)
             else:
                 built[name] = Deployment(name, Shape.SINGLE, members, entry)
         return built
+
+    def _shadow_scorer(self, name: str) -> ShadowScorer:
+        if self._isolate is None:
+            return InProcess(self.hold, name)
+
+        def current() -> tuple[int, ModelEntry]:
+            held = self._current(name)  # an unloaded challenger fails its requests, counted
+            return held.generation, self._slots[name].entry
+
+        return ShadowProcess(self._isolate, name, current)
 
     def _root(self) -> Deployment:
         if DEFAULT_DEPLOYMENT in self._deployments:
@@ -318,6 +351,10 @@ class ModelRegistry:
         """Not loaded, or its artifact changed on disk since it was."""
         slot = self._slots.get(name)
         return slot is None or slot.held is None or slot.held.fingerprint != fingerprint(slot.entry.path)
+
+    def _loaded(self, name: str) -> bool:
+        slot = self._slots.get(name)
+        return slot is not None and slot.held is not None
 
     def _slot_ready(self, name: str) -> bool:
         slot = self._slots.get(name)

@@ -30,11 +30,12 @@ class Repository:
         self._rewatch = anyio.Event()
 
     async def start(self) -> None:
-        """Load everything, then take over what the other workers did before this one started."""
+        """Load everything, then keep unloaded what the other workers unloaded before this one started."""
         await anyio.to_thread.run_sync(self.registry.start, self._read())
         if self._peers is not None:
             for model, action in self._peers.history().items():
-                await self._apply(Command(0, action, model, 0))
+                if action == "unload" and model in self.registry.config.models:  # a load is what start did
+                    self.registry.unload(model)
             self._peers.join()
 
     async def load(self, name: str) -> None:

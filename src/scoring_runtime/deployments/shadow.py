@@ -63,24 +63,49 @@ class _Figures:
     compared_rows: int = 0
 
 
+class ShadowScorer(Protocol):
+    """How a challenger's model scores a frame: in a process of its own (`ShadowProcess`), or on
+    the challenger's thread (`InProcess`)."""
+
+    def warm(self) -> None: ...
+
+    def score(self, frame: Frame) -> np.ndarray: ...
+
+    def close(self) -> None: ...
+
+
+class InProcess:
+    """The challenger's model as the server holds it, scored on the challenger's thread: for a
+    registry without a server around it (a reload may swap the model between two requests)."""
+
+    def __init__(self, hold: Callable[[str], AbstractContextManager[ServedModel]], name: str) -> None:
+        self._hold = hold
+        self._name = name
+
+    def warm(self) -> None:
+        pass
+
+    def score(self, frame: Frame) -> np.ndarray:
+        with self._hold(self._name) as model:
+            return model.score_now(frame).predictions
+
+    def close(self) -> None:
+        pass
+
+
 class Challenger:
     def __init__(
-        self,
-        deployment: str,
-        model: str,
-        hold: Callable[[str], AbstractContextManager[ServedModel]],
-        observer: ShadowObserver,
-        queue_size: int,
+        self, deployment: str, model: str, scorer: ShadowScorer, observer: ShadowObserver, queue_size: int
     ) -> None:
-        """`hold(name)`: the challenger's current model, held while it scores (a reload may swap it)."""
         self.deployment = deployment
         self.model = model
-        self._hold = hold
+        self._scorer = scorer
         self._observer = observer
-        self._queue: queue.Queue[tuple[Frame, np.ndarray, bool] | None] = queue.Queue(queue_size)
+        self._queue: queue.Queue[tuple[Frame, np.ndarray, bool]] = queue.Queue(queue_size)
         self._figures = _Figures()
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"challenger-{deployment}-{model}", daemon=True)
         self._thread.start()
 
@@ -107,16 +132,30 @@ class Challenger:
         }
 
     def close(self) -> None:
-        """Stop after the work already queued (a shutdown waits for it at most a few seconds)."""
-        self._queue.put(None)
+        """Stop: what is still queued is dropped (a shadow comparison is not worth delaying a
+        shutdown or a swap for), the one in progress finishes within a few seconds or is left."""
+        self._stopping.set()
         self._thread.join(timeout=5)
+        self._scorer.close()
+
+    def _items(self) -> Iterator[tuple[Frame, np.ndarray, bool]]:
+        while not self._stopping.is_set():
+            try:
+                yield self._queue.get(timeout=0.25)
+            except queue.Empty:
+                continue
 
     def _run(self) -> None:
-        for frame, champion, classifier in _items(self._queue):
+        try:
+            self._scorer.warm()
+        except Exception as exc:  # the first request will try again, and be counted
+            log.warning(
+                "challenger %s of %s did not start: %s", self.model, self.deployment, getattr(exc, "detail", exc)
+            )
+        for frame, champion, classifier in self._items():
             started = time.perf_counter()
             try:
-                with self._hold(self.model) as model:
-                    predictions = model.score_now(frame).predictions
+                predictions = self._scorer.score(frame)
             except Exception as exc:
                 with self._lock:
                     self._figures.failed += 1
@@ -138,11 +177,6 @@ class Challenger:
 
 def is_classifier(model: ServedModel) -> bool:
     return model.schema.scoring_type is not ScoringType.REGRESSION and len(model.schema.outputs) > 1
-
-
-def _items(work: queue.Queue[tuple[Frame, np.ndarray, bool] | None]) -> Iterator[tuple[Frame, np.ndarray, bool]]:
-    while (item := work.get()) is not None:
-        yield item
 
 
 def _compare(seconds: float, champion: np.ndarray, challenger: np.ndarray, classifier: bool) -> Comparison:

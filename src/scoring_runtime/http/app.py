@@ -116,8 +116,11 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             include_in_schema=not prefix,
             dependencies=guard if server.metrics_auth else [],
         )
+    documented = server.config is not None  # one model: /<name>/... works, but the docs stay the plain API's
     for prefix in prefixes:  # last: `/<deployment>/...` must not shadow the fixed paths above
-        h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix, by_deployment=True)
+        h2o_routes.add_routes(
+            app, prefix, registry, server, guard=guard, in_schema=documented and not prefix, by_deployment=True
+        )
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes, shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
@@ -126,7 +129,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
 def build_repository(settings: Settings, metrics: Metrics) -> Repository:
     """The registry over the configured deployments, with peers when several workers share them."""
     server = settings.server
-    registry = ModelRegistry(entry_loader(settings), metrics.challengers, server.challenger_queue)
+    registry = ModelRegistry(entry_loader(settings), metrics.challengers, server.challenger_queue, isolate=settings)
     peers = Peers(server.control_dir) if server.workers > 1 and server.control_dir is not None else None
     return Repository(registry, functools.partial(deployments_of, settings), peers)
 

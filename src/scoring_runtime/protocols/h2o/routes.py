@@ -137,6 +137,8 @@ def add_routes(
     base = prefix + ("/{deployment}" if by_deployment else "")
 
     def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
+        if by_deployment:  # an unknown deployment
+            options["responses"] = {**options.get("responses", {}), 404: {"model": ErrorBody}}
         app.add_api_route(base + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
 
     scoring = {"responses": {200: {"model": ScoreResponse}, **_ERRORS}, **guarded}
