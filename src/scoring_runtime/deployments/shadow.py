@@ -27,6 +27,7 @@ from scoring_runtime.core.types import ScoringType
 log = logging.getLogger("scorer")
 LATENCY_WINDOW = 1024
 """Recent challenger latencies the p50 is taken over."""
+FAILURE_LOG_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Challenger:
         self._latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._logged_at = -FAILURE_LOG_SECONDS
         self._thread = threading.Thread(target=self._run, name=f"challenger-{deployment}-{model}", daemon=True)
         self._thread.start()
 
@@ -138,6 +140,17 @@ class Challenger:
         self._thread.join(timeout=5)
         self._scorer.close()
 
+    def _log_failure(self, exc: Exception) -> None:
+        """The first failure, then at most one line a minute with the count: a challenger that
+        fails on every request must not write a log line per request."""
+        now = time.monotonic()
+        if now - self._logged_at < FAILURE_LOG_SECONDS:
+            return
+        self._logged_at = now
+        failed = self._figures.failed
+        detail = getattr(exc, "detail", exc)
+        log.warning("challenger %s of %s failed (%d so far): %s", self.model, self.deployment, failed, detail)
+
     def _items(self) -> Iterator[tuple[Frame, np.ndarray, bool]]:
         while not self._stopping.is_set():
             try:
@@ -160,7 +173,7 @@ class Challenger:
                 with self._lock:
                     self._figures.failed += 1
                 self._observer.failed(self.deployment, self.model)
-                log.warning("challenger %s of %s failed: %s", self.model, self.deployment, getattr(exc, "detail", exc))
+                self._log_failure(exc)
                 continue
             comparison = _compare(time.perf_counter() - started, champion, predictions, classifier)
             with self._lock:
