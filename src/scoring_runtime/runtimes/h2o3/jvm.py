@@ -54,6 +54,10 @@ def ensure_jvm(classpath: tuple[Path, ...], max_heap: str, home: Path) -> None:
         jpype.startJVM(
             str(libjvm(home)),
             f"-Xmx{max_heap}",
+            # The JVM must not take the process's signals: started after uvicorn installed its
+            # SIGTERM handler (every spawned worker), it replaced it, and SIGTERM ran the JVM's
+            # shutdown, interrupting the scoring threads mid-request instead of draining.
+            "-Xrs",
             "-XX:+UseSerialGC",
             "-XX:-UsePerfData",  # no hsperfdata files: the root filesystem may be read-only
             "-Djava.awt.headless=true",
