@@ -182,8 +182,12 @@ def test_http_level_errors(credit_server):
     with credit_server.client() as client:
         assert_error(client.get("/no/such/path"), 404, "No such endpoint")
         assert_error(client.get(f"{PREFIX}/no/such/path"), 404)
-        assert_error(client.delete("/model/score"), 405)
-        assert_error(client.post("/model/schema"), 405)
+        deleted = client.delete("/model/score")
+        assert_error(deleted, 405)
+        assert deleted.headers["allow"] == "GET, POST"  # both routes at the path
+        posted = client.post("/model/schema")
+        assert_error(posted, 405)
+        assert posted.headers["allow"] == "GET"
         too_big = b'{"fields": ["a"], "rows": [["' + b"x" * 2_000_000 + b'"]]}'
         assert_error(client.post("/model/score", content=too_big, headers={"content-type": "application/json"}), 413)
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 
 from scoring_runtime.core.errors import InvalidInput, RequestError
 from scoring_runtime.protocols.sentences import validation_sentence
@@ -47,7 +48,11 @@ def install_error_handlers(app: FastAPI, shape_for: Callable[[str], ErrorShape],
         detail = exc.detail if isinstance(exc.detail, str) else None
         if not detail or detail in {"Not Found", "Method Not Allowed"}:
             detail = SENTENCES.get(exc.status_code, "The request failed.")
-        return shape_for(request.url.path).render_status(exc.status_code, detail, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Starlette names only the first route at the path
+            kept = {k: v for k, v in (headers or {}).items() if k.lower() != "allow"}
+            headers = {**kept, "allow": ", ".join(_allowed(app, request))}
+        return shape_for(request.url.path).render_status(exc.status_code, detail, headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         count("InternalError")
@@ -59,3 +64,13 @@ def install_error_handlers(app: FastAPI, shape_for: Callable[[str], ErrorShape],
     app.add_exception_handler(ValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route at this path answers (`GET /model/score` and `POST` are two routes)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
