@@ -44,6 +44,10 @@ class Deployment:
         """The model that answers this request: the champion or the only model, or the drawn variant."""
         return self.route.pick(route_key) if self.route is not None else self.members[0]
 
+    def start(self) -> None:
+        for challenger in self.challengers:
+            challenger.start()
+
     def close(self) -> None:
         for challenger in self.challengers:
             challenger.close()

@@ -292,6 +292,9 @@ class ModelRegistry:
         for name, old in old_deployments.items():
             if deployments.get(name) is not old:
                 old.close()
+        for name, deployment in deployments.items():
+            if old_deployments.get(name) is not deployment:
+                deployment.start()
         for held in retired:
             held.retire()
 

@@ -109,6 +109,9 @@ class Challenger:
         self._stopping = threading.Event()
         self._logged_at = -FAILURE_LOG_SECONDS
         self._thread = threading.Thread(target=self._run, name=f"challenger-{deployment}-{model}", daemon=True)
+
+    def start(self) -> None:
+        """Begin taking requests (once the registry serves the deployment: starting loads the model)."""
         self._thread.start()
 
     def offer(self, frame: Frame, champion: np.ndarray, classifier: bool) -> None:
@@ -137,7 +140,8 @@ class Challenger:
         """Stop: what is still queued is dropped (a shadow comparison is not worth delaying a
         shutdown or a swap for), the one in progress finishes within a few seconds or is left."""
         self._stopping.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         self._scorer.close()
 
     def _log_failure(self, exc: Exception) -> None:
