@@ -59,3 +59,15 @@ def test_inspect_prints_runtime_schema_capabilities_and_notes():
     assert report["capabilities"] == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE"]
     assert report["properties"]["scoringType"] == "REGRESSION"
     assert any(note.startswith("Java runtime:") for note in report["notes"])
+
+
+def test_inspect_into_a_pipe_that_closes_early_is_no_traceback():
+    run = subprocess.run(
+        f"{sys.executable} -m scoring_runtime inspect {REPO / 'models/hydraulic/cool_cond_y.joblib'} | true",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert run.returncode == 0 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr

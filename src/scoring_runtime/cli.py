@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,12 @@ _SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.handler(args)
+        code = args.handler(args)
+        sys.stdout.flush()  # here, so a closed pipe is caught below and not at exit
+        return code
+    except BrokenPipeError:  # `scorer inspect MODEL | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ModelLoadError, ConfigError) as exc:
         return _fail(str(exc))
     except RequestError as exc:

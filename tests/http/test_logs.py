@@ -26,3 +26,11 @@ def test_log_lines_are_json_with_the_request_id_and_extras():
     finally:
         request_id.reset(token)
     assert line["request_id"] == "rid-1" and line["rows"] == 3 and line["msg"] == "request"
+
+
+def test_uvicorns_coloured_copy_of_a_message_is_left_out():
+    record = logging.makeLogRecord(
+        {"name": "uvicorn.error", "msg": "Started", "levelname": "INFO", "color_message": "\x1b[36mStarted\x1b[0m"}
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "Started" and "color_message" not in line

@@ -18,7 +18,8 @@ from typing import Any, TextIO
 import orjson
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({})))
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {"color_message"}
+"""Left out of a line: the record's own attributes, and uvicorn's copy of its message in ANSI colours."""
 ACCESS_LOGGER = "scorer.request"
 
 
