@@ -139,6 +139,26 @@ def test_request_ids_are_echoed_and_every_request_logs_one_json_line(server_logs
     assert "123.456789" not in server.log
 
 
+def test_a_refused_request_logs_its_reason_and_path(server_logs):
+    server = start_server(MODEL, server_logs, env={"SCORER_MAX_BODY_BYTES": "1000"})
+    try:
+        with server.client() as client:
+            refused = client.post(
+                "/model/score", json={"fields": ["nope"], "rows": [["1"]]}, headers={"x-request-id": "bad-1"}
+            )
+            huge = client.post("/model/score", content=b"x" * 5000, headers={"x-request-id": "big-1"})
+            assert refused.status_code == 400 and huge.status_code == 413
+    finally:
+        server.stop()
+    lines = {
+        line["request_id"]: line
+        for line in (json.loads(text) for text in server.log.splitlines() if text.startswith("{"))
+        if line.get("logger") == "scorer.request"
+    }
+    assert lines["bad-1"]["reason"] == refused.json()["detail"] and "path" not in lines["bad-1"]
+    assert lines["big-1"]["reason"] == huge.json()["detail"] and lines["big-1"]["path"] == "/model/score"
+
+
 def test_request_lines_reach_the_log_while_the_server_runs(server_logs):
     """Request lines are written in blocks, but within a fraction of a second, not at exit."""
     server = start_server(MODEL, server_logs)

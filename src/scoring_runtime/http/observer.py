@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scoring_runtime.http.logs import ACCESS_LOGGER, request_id
 from scoring_runtime.http.metrics import Metrics
 
 _PAYLOAD_BYTES = 2048
+_REASON_BYTES = 1024
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
@@ -39,11 +41,15 @@ class RequestObserver:
         status = 500
         payload = bytearray()
 
+        answer = bytearray()
+
         async def observed_send(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode("latin-1"))]
+            elif status >= 400 and len(answer) < _REASON_BYTES:
+                answer.extend(message.get("body", b"")[: _REASON_BYTES - len(answer)])
             await send(message)
 
         async def observed_receive() -> Message:
@@ -57,6 +63,10 @@ class RequestObserver:
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             extra = {"payload": payload.decode("utf-8", "replace")} if self.log_payloads else {}
+            if status >= 400:
+                extra["reason"] = _reason(answer)
+                if route == "unmatched":  # refused before routing (a body limit) or no such path
+                    extra["path"] = scope["path"][:200]
             state = scope.get("state", {})
             answered = Answered(state.get("rows"), state.get("deployment", ""), state.get("model", ""))
             record(
@@ -129,6 +139,16 @@ class _RequestIds:
 
 
 _request_ids = _RequestIds()
+
+
+def _reason(body: bytes | bytearray) -> str | None:
+    """The one sentence of an error answer (`{"detail"}` or `{"error"}`), for its log line."""
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    values = list(document.values()) if isinstance(document, dict) else []
+    return values[0] if values and isinstance(values[0], str) else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
