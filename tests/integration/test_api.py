@@ -207,12 +207,25 @@ def test_http_level_errors(credit_server):
 def test_openapi_documents_the_camel_case_wire_names(credit_server):
     with credit_server.client() as client:
         spec = client.get("/openapi.json").json()
-        assert client.get("/docs").status_code == 200
     body = spec["paths"]["/model/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     for name in ("fields", "rows", "includeFieldsInOutput", "idField", "noFieldNamesInOutput",
                  "requestShapleyValueType", "requestPredictionIntervals"):  # fmt: skip
         assert name in body["properties"]
     assert "featureShapleyContributions" in json.dumps(spec["components"])
+
+
+def test_docs_work_offline_at_the_root_and_under_the_prefix(credit_server):
+    """Swagger UI and ReDoc: every script, style and icon from this server, none from a CDN."""
+    with credit_server.client() as client:
+        for prefix in ("", PREFIX):
+            for page in ("docs", "redoc"):
+                html = client.get(f"{prefix}/{page}").text
+                assert f"{prefix}/openapi.json" in html and "https://" not in html, html
+                assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+                assert len(assets) >= 2
+                for asset in assets:
+                    assert asset.startswith(f"{prefix}/docs-assets/") and client.get(asset).status_code == 200
+            assert client.get(f"{prefix}/openapi.json").json()["info"]["title"] == "Scoring runtime"
 
 
 def test_concurrent_requests_interleaved_with_garbage_all_succeed(credit_server, credit_frame):

@@ -24,6 +24,7 @@ from scoring_runtime.deployments.peers import Peers
 from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.repository import Repository
 from scoring_runtime.http.auth import bearer_check, build_verifiers, credentials_guard
+from scoring_runtime.http.docs import add_docs
 from scoring_runtime.http.errors import ErrorShape, install_error_handlers
 from scoring_runtime.http.limits import BodyLimitMiddleware
 from scoring_runtime.http.metrics import Metrics
@@ -91,6 +92,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         "pickles and MLflow models.",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves them from package files: FastAPI's load from a CDN
+        redoc_url=None,
     )
     v2_paths = tuple(f"{prefix}{v2_routes.PREFIX}" for prefix in dict.fromkeys(("", server.path_prefix)))
 
@@ -105,6 +108,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     prefixes = tuple(dict.fromkeys(("", server.path_prefix)))
+    add_docs(app, prefixes)
     for prefix in prefixes:
         h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix)
         v2_routes.add_routes(app, prefix, repository, guard=guard, in_schema=not prefix)
