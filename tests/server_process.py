@@ -15,6 +15,13 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 
 
+def run_scorer(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """One `python -m scoring_runtime ...` command run to its end, from the repository's root."""
+    return subprocess.run(
+        [sys.executable, "-m", "scoring_runtime", *args], capture_output=True, text=True, cwd=REPO, timeout=timeout
+    )
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -12,15 +12,9 @@ import pandas as pd
 import pytest
 
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
-from tests.server_process import REPO
+from tests.server_process import REPO, run_scorer
 
 INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
-
-
-def _scorer(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "scoring_runtime", *args], capture_output=True, text=True, cwd=REPO, timeout=300
-    )
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -32,7 +26,9 @@ def test_score_streams_a_file_in_chunks_and_equals_predict_proba(tmp_path, credi
     else:
         table.to_parquet(source, index=False)
     out = tmp_path / f"out{suffix}"
-    result = _scorer("score", str(credit_model), str(source), "-o", str(out), "--chunk-rows", "1000", "--include", "ID")
+    result = run_scorer(
+        "score", str(credit_model), str(source), "-o", str(out), "--chunk-rows", "1000", "--include", "ID"
+    )
     assert result.returncode == 0, result.stderr
     assert "scored 2,500/2,500 rows (100%)" in result.stderr
     scored = pd.read_csv(out, dtype={"ID": str}) if suffix == ".csv" else pd.read_parquet(out)
@@ -44,7 +40,9 @@ def test_score_streams_a_file_in_chunks_and_equals_predict_proba(tmp_path, credi
 
 def test_score_reports_a_bad_file_in_one_sentence(tmp_path, credit_model):
     (tmp_path / "bad.csv").write_text("SEX,AGE\n1,x\n")
-    result = _scorer("score", str(credit_model), str(tmp_path / "bad.csv"), "-o", str(tmp_path / "out.csv"), "--quiet")
+    result = run_scorer(
+        "score", str(credit_model), str(tmp_path / "bad.csv"), "-o", str(tmp_path / "out.csv"), "--quiet"
+    )
     assert result.returncode == 2
     assert (
         result.stderr.startswith("scorer: 'fields' lacks the model input field(s)") and "Traceback" not in result.stderr
@@ -52,7 +50,7 @@ def test_score_reports_a_bad_file_in_one_sentence(tmp_path, credit_model):
 
 
 def test_inspect_prints_runtime_schema_capabilities_and_notes():
-    result = _scorer("inspect", str(REPO / "models" / "airlines" / "distance.zip"))
+    result = run_scorer("inspect", str(REPO / "models" / "airlines" / "distance.zip"))
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["runtime"] == "h2o3_mojo"

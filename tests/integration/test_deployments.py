@@ -27,7 +27,7 @@ from sklearn.ensemble import RandomForestClassifier
 from scoring_runtime.protocols.h2o.codec import schema_document
 from tests import model_builders
 from tests.served import serve
-from tests.server_process import REPO, start_server
+from tests.server_process import REPO, run_scorer, start_server
 from tests.shadow_models import FailingChallenger, SlowChallenger
 
 pytestmark = pytest.mark.integration
@@ -371,13 +371,7 @@ def _eventually(check, seconds: float = 20) -> bool:
 def test_an_invalid_file_is_exit_2_and_one_sentence(credit_models, document, sentence):
     config = _write(credit_models, document, "broken.yaml")
     try:
-        run = subprocess.run(
-            [sys.executable, "-m", "scoring_runtime", "serve", "--config", str(config), "--port", "0"],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-        )
+        run = run_scorer("serve", "--config", str(config), "--port", "0", timeout=120)
     finally:
         config.unlink()
     assert run.returncode == 2, run.stderr
@@ -395,13 +389,7 @@ def test_inspect_prints_every_model_and_deployment(credit_models):
         "inspect.yaml",
     )
     try:
-        run = subprocess.run(
-            [sys.executable, "-m", "scoring_runtime", "inspect", "--config", str(config)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            cwd=REPO,
-        )
+        run = run_scorer("inspect", "--config", str(config), timeout=120)
     finally:
         config.unlink()
     assert run.returncode == 0, run.stderr
