@@ -45,10 +45,3 @@ def model_settings(shared: ModelSettings, name: str, entry: ModelEntry) -> Model
             "model_sha256": entry.sha256,
         }
     )
-
-
-def load_all(settings: Settings) -> dict[str, ServedModel]:
-    """Every configured model loaded once (the multi-worker preflight and `scorer inspect --config`)."""
-    config = deployments_of(settings)
-    load = entry_loader(settings)
-    return {name: load(name, entry) for name, entry in config.models.items()}
