@@ -165,30 +165,38 @@ def _eventually_scored(client, deployment: str, model: str) -> bool:
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_drains_mojo_requests_in_flight_and_exits_0(server_logs, workers):
     """SIGTERM while 5,000-row MOJO requests are in flight: each one that reached the server is
-    answered 200 (the JVM takes no signals and its threads are never interrupted), then exit 0."""
+    answered 200 (the JVM takes no signals and its threads are never interrupted), then exit 0.
+
+    A connection the kernel queued in the instant the listeners closed, which no worker took, is
+    reset: that race is TCP's, so only a request sent well before the signal must be answered."""
     server = start_server(AIRLINES, server_logs, "--workers", workers, env=NO_SYSTEM_JAVA, ready_timeout=120)
     base = _request()
     body = {**base, "rows": (base["rows"] * (5000 // len(base["rows"]) + 1))[:5000]}
     statuses: list[int] = []
-    refused: list[str] = []
+    reset_at: list[float] = []
     stop = threading.Event()
 
     def caller() -> None:
         while not stop.is_set():
+            sent = time.monotonic()
             try:  # a new connection each time: a refused connection carried no request
                 statuses.append(httpx.post(f"{server.url}/model/score", json=body, timeout=60).status_code)
-            except httpx.ConnectError as exc:
-                refused.append(type(exc).__name__)
+            except httpx.ConnectError:
+                return
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                reset_at.append(sent)
                 return
 
     threads = [threading.Thread(target=caller) for _ in range(8)]
     for thread in threads:
         thread.start()
     time.sleep(3)
+    signalled = time.monotonic()
     server.process.send_signal(signal.SIGTERM)
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
     assert server.process.wait(timeout=60) == 0, server.log
     assert statuses and set(statuses) == {200}, (statuses, server.log[-3000:])
+    assert all(sent > signalled - 0.2 for sent in reset_at), [signalled - sent for sent in reset_at]
     assert "InterruptedException" not in server.log

@@ -77,6 +77,14 @@ class Workers(Multiprocess):
     deployments and swaps its models in place, as a single-process server does, instead of
     being replaced."""
 
+    def terminate_all(self) -> None:
+        # The parent's copy of the listening socket would keep the kernel accepting connections
+        # that no worker takes while they drain, each reset when the parent exits; closed here,
+        # a new connection is refused at once and a client (or Kubernetes) can go elsewhere.
+        for sock in self.sockets:
+            sock.close()
+        super().terminate_all()
+
     def handle_hup(self) -> None:
         for process in self.processes:
             if process.pid is not None:
