@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scoring_runtime.core.errors import InvalidInput
+from scoring_runtime.core.errors import BadCell
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.text import cell_text, quote
 from scoring_runtime.core.types import DataType, Field, ModelSchema
@@ -43,12 +43,23 @@ class ReadOptions:
 
 
 def read_frame(columns: Mapping[str, Sequence[Any]], rows: int, schema: ModelSchema, options: ReadOptions) -> Frame:
-    """The model's typed input frame from one sequence of cells per input field."""
+    """The model's typed input frame from one sequence of cells per field of the request (the
+    caller has checked that the model's inputs are among them)."""
     media = set(schema.media_fields)
     data = {
-        field.name: read_column(field, columns[field.name], options, field.name in media) for field in schema.inputs
+        field.name: read_column(field, columns[field.name], options, field.name in media)
+        for field in fields_to_read(schema, columns)
     }
     return Frame(data, rows)
+
+
+def fields_to_read(schema: ModelSchema, request_fields: Iterable[str]) -> tuple[Field, ...]:
+    """The fields a model's frame holds, typed as it reads them: a free-form model gets text,
+    and every field of the request when it declares none."""
+    if not schema.free_form:
+        return schema.inputs
+    declared = schema.inputs or tuple(Field(name, DataType.STR) for name in request_fields)
+    return tuple(Field(f.name, DataType.STR) for f in declared)
 
 
 def read_column(field: Field, column: Sequence[Any], options: ReadOptions, is_media: bool = False) -> np.ndarray:
@@ -56,7 +67,7 @@ def read_column(field: Field, column: Sequence[Any], options: ReadOptions, is_me
     allowed = _MEDIA_CELLS if is_media else _SCALARS
     if not kinds <= allowed:
         row = next(i for i, v in enumerate(column) if type(v) not in allowed)
-        raise InvalidInput(f"Field '{field.name}' in row {row} holds a JSON {_json_kind(column[row])}, not a value.")
+        raise BadCell(row, f"Field '{field.name}' in row ", f" holds a JSON {_json_kind(column[row])}, not a value.")
     if field.data_type.is_numeric:
         return _read_numbers(field.name, column, kinds, options)
     if is_media:
@@ -103,8 +114,8 @@ def _read_numbers(name: str, column: Sequence[Any], kinds: set[type], options: R
             values[row] = float(text)
         except ValueError:
             if not options.invalid_numbers_as_missing:
-                raise InvalidInput(
-                    f"Field '{name}' in row {row} has the value {quote(text)}, which is not a number."
+                raise BadCell(
+                    row, f"Field '{name}' in row ", f" has the value {quote(text)}, which is not a number."
                 ) from None
             values[row] = np.nan
     return values
@@ -128,7 +139,7 @@ def _read_bools(name: str, column: Sequence[Any], options: ReadOptions) -> list[
         elif text in _TRUE or text in _FALSE:
             values.append(text in _TRUE)
         else:
-            raise InvalidInput(f"Field '{name}' in row {row} has the value {quote(text)}, which is not true or false.")
+            raise BadCell(row, f"Field '{name}' in row ", f" has the value {quote(text)}, which is not true or false.")
     return values
 
 
@@ -138,7 +149,7 @@ def _read_times(name: str, column: Sequence[Any], options: ReadOptions) -> np.nd
     bad = np.isnat(parsed) & np.array([t is not None for t in texts])
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"Field '{name}' in row {row} has the value {quote(texts[row])}, which is not a date-time.")
+        raise BadCell(row, f"Field '{name}' in row ", f" has the value {quote(texts[row])}, which is not a date-time.")
     return parsed
 
 
@@ -154,7 +165,7 @@ def _read_media(name: str, column: Sequence[Any], options: ReadOptions) -> list[
             try:
                 values.append(base64.b64decode(cell_text(value), validate=True))
             except (binascii.Error, ValueError):
-                raise InvalidInput(f"Media field '{name}' in row {row} is not valid base64.") from None
+                raise BadCell(row, f"Media field '{name}' in row ", " is not valid base64.") from None
     return values
 
 

@@ -32,6 +32,27 @@ class InvalidInput(RequestError):
     """The request is malformed or does not fit the model."""
 
 
+class _AtRow:
+    """An error about one row of a batch: `row` is its zero-based index in the batch, and the
+    sentence is `before` + the row + `after`, so a batch job that scored a file in pieces can
+    name the record's place in the whole file (`at`)."""
+
+    row: int
+    before: str
+    after: str
+
+    def at(self, row: int) -> str:
+        return f"{self.before}{row}{self.after}"
+
+
+class BadCell(_AtRow, InvalidInput):
+    """One cell (or record) of a batch cannot be read."""
+
+    def __init__(self, row: int, before: str, after: str) -> None:
+        self.row, self.before, self.after = row, before, after
+        super().__init__(self.at(row))
+
+
 class UnsupportedContent(RequestError):
     """The body is in an encoding this endpoint does not read."""
 
@@ -50,6 +71,14 @@ class TooLarge(RequestError):
 
 class ModelFailed(RequestError):
     """The model itself failed on valid input."""
+
+
+class OutputRejected(_AtRow, ModelFailed):
+    """The model answered a record with output its own output schema refuses."""
+
+    def __init__(self, row: int, before: str, after: str) -> None:
+        self.row, self.before, self.after = row, before, after
+        super().__init__(self.at(row))
 
 
 class NotReady(RequestError):

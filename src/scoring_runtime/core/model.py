@@ -25,7 +25,14 @@ from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.images import augmented_frame, check_images
 from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.scorer import Scorer
-from scoring_runtime.core.types import Capability, ContributionGroup, Contributions, ScoreResult, ShapleyKind
+from scoring_runtime.core.types import (
+    Capability,
+    ContributionGroup,
+    Contributions,
+    ModelSchema,
+    ScoreResult,
+    ShapleyKind,
+)
 
 if TYPE_CHECKING:
     from scoring_runtime.settings import ModelSettings
@@ -88,7 +95,6 @@ class ServedModel:
     def __init__(self, scorer: Scorer, settings: ModelSettings, name: str | None = None) -> None:
         """`name`: what the model is called where protocols name models (V2's `/v2/models/<name>`)."""
         self.scorer = scorer
-        self.schema = scorer.schema
         self.info = scorer.info
         self.name = settings.model_name or name or scorer.info.name
         self.version = settings.model_version
@@ -96,8 +102,10 @@ class ServedModel:
         self.capabilities = effective_capabilities(scorer, settings.shapley_kinds)
         missing = frozenset(settings.missing_values) | frozenset(scorer.schema.missing_values)
         self.read_options = ReadOptions(missing, settings.invalid_numbers_as_missing)
-        self.numeric_inputs = self.read_options.numeric_fast_path and all(
-            f.data_type.is_numeric for f in self.schema.inputs
+        self.numeric_inputs = (
+            self.read_options.numeric_fast_path
+            and not self.schema.free_form
+            and all(f.data_type.is_numeric for f in self.schema.inputs)
         )
         """Cells may be read straight into floats: every input is a number and no missing token
         is itself a number (a text cell or a missing token still reads, by the general path)."""
@@ -111,6 +119,12 @@ class ServedModel:
             if settings.batch_max_rows
             else None
         )
+
+    @property
+    def schema(self) -> ModelSchema:
+        """The scorer's, read each time: a model source without an output schema learns its
+        output fields from its first output record."""
+        return self.scorer.schema
 
     @contextmanager
     def arrival(self) -> Iterator[None]:
@@ -185,6 +199,8 @@ class ServedModel:
         model without an input example has no scorable sample: loaded is ready."""
         if self.schema.media_fields and self.schema.example_row is None:
             return True
+        if self.schema.free_form and not self.schema.inputs:
+            return True  # nothing says what a record holds: a model source is ready once its init has run
         try:
             row = sample_row(self.schema)
             columns = {name: (value,) for name, value in zip(self.schema.input_names, row, strict=True)}

@@ -61,3 +61,11 @@ def number_columns(matrix: np.ndarray) -> list[list[str]]:
             texts[row] = number_text(float(column[row]))
         columns.append(texts)
     return columns
+
+
+def value_columns(matrix: np.ndarray) -> list[list[str]]:
+    """Each column of a result as text: a float matrix by `number_columns`; an object matrix
+    (a model that answers with text or booleans too) cell by cell, missing as ""."""
+    if matrix.dtype != object:
+        return number_columns(matrix)
+    return [["" if v is None else cell_text(v) for v in column] for column in matrix.T.tolist()]

@@ -93,6 +93,9 @@ class ModelSchema:
     """What the media cells hold when the model says so ("image"): such cells are checked to decode."""
     augmentations: tuple[str, ...] = ()
     """Test-time augmentations the model declares for its image inputs (see core/images.py)."""
+    free_form: bool = False
+    """The model checks and converts its own records (a model source's Avro schema): every cell
+    reaches it as text, and when it declares no inputs, every field of the request does."""
 
     @property
     def input_names(self) -> tuple[str, ...]:

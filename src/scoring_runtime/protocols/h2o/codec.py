@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from scoring_runtime.core.errors import InvalidInput
+from scoring_runtime.core.errors import InvalidInput, NotFound
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import Job, Scored, ScoreOptions, ServedModel
 from scoring_runtime.core.samples import sample_row
-from scoring_runtime.core.text import number_columns
+from scoring_runtime.core.text import number_columns, value_columns
 from scoring_runtime.core.types import Contributions, Field, ShapleyKind
 from scoring_runtime.protocols.h2o.table import attach_media, check_table, output_plan, planned_columns, planned_names
 from scoring_runtime.protocols.h2o.wire import ContributionRequest, MediaScoreRequest, ScoreRequest
@@ -47,7 +47,7 @@ def score_job(model: ServedModel, request: ScoreRequest, *, blocking: bool = Fal
 
     def encode(kept: _Kept, scored: Scored) -> Body:
         rows = len(scored.predictions)
-        out = planned_columns(kept.plan, kept.columns, rows) + number_columns(scored.predictions)
+        out = planned_columns(kept.plan, kept.columns, rows) + value_columns(scored.predictions)
         body: Body = {"id": model.model_id}
         if not request.no_field_names_in_output:
             copied = planned_names(request.fields, kept.plan, request.id_field)
@@ -102,6 +102,10 @@ def contributions_body(contributions: Contributions) -> Body:
 
 
 def sample_request(model: ServedModel) -> Body:
+    if model.schema.free_form and not model.schema.inputs:
+        raise NotFound(
+            "This model declares no input schema, so it has no sample request; send the fields its code reads."
+        )
     return {"fields": list(model.schema.input_names), "rows": [list(sample_row(model.schema))]}
 
 

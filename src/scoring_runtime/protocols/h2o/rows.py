@@ -65,10 +65,7 @@ class CellRows(RowTable):
 
     def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, list[Sequence[Any]]]:
         columns = list(zip(*self.values, strict=True))
-        position = {name: i for i, name in enumerate(fields)}
-        frame = read_frame(
-            {f.name: columns[position[f.name]] for f in schema.inputs}, len(self.values), schema, options
-        )
+        frame = read_frame(dict(zip(fields, columns, strict=True)), len(self.values), schema, options)
         return frame, columns
 
 

@@ -13,13 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from scoring_runtime.core.columns import ReadOptions, objects, read_column
+from scoring_runtime.core.columns import ReadOptions, fields_to_read, objects, read_column
 from scoring_runtime.core.errors import InvalidInput, TooLarge
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import Job, Scored, ScoreOptions, ServedModel
-from scoring_runtime.core.text import names
+from scoring_runtime.core.text import names, value_columns
 from scoring_runtime.core.types import Capability, DataType, Field, ShapleyKind
-from scoring_runtime.protocols.v2.tensors import NUMERIC, Tensor
+from scoring_runtime.protocols.v2.tensors import NUMERIC, NUMPY, Tensor
 
 CONTRIBUTIONS = "contributions"
 _FIELD_TYPES = {
@@ -76,10 +76,7 @@ def output_names(model: ServedModel, options: ScoreOptions) -> list[str]:
 
 def output_tensors(model: ServedModel, scored: Scored) -> list[Tensor]:
     rows = len(scored.predictions)
-    tensors = [
-        Tensor(name, "FP64", [rows], np.ascontiguousarray(scored.predictions[:, i]))
-        for i, name in enumerate(model.schema.output_names)
-    ]
+    tensors = [_output(f, scored.predictions[:, i]) for i, f in enumerate(model.schema.outputs)]
     if scored.contributions is not None:
         groups = [g.values for g in scored.contributions.groups]
         values = groups[0] if len(groups) == 1 else np.stack(groups, axis=1)
@@ -94,6 +91,23 @@ def output_tensors(model: ServedModel, scored: Scored) -> list[Tensor]:
     return tensors
 
 
+def _output_type(field: Field) -> str:
+    """Numbers are FP64 as every runtime scores them; text and booleans (a model source's other
+    output types) travel as the H2O API writes them, UTF-8 BYTES."""
+    return "FP64" if field.data_type.is_numeric else "BYTES"
+
+
+def _output(field: Field, column: np.ndarray) -> Tensor:
+    shape = [len(column)]
+    if column.dtype != object:
+        return Tensor(field.name, "FP64", shape, np.ascontiguousarray(column))
+    if field.data_type.is_numeric:
+        values = np.array([np.nan if v is None else v for v in column.tolist()], dtype=np.float64)
+        return Tensor(field.name, "FP64", shape, values)
+    texts = value_columns(column.reshape(-1, 1))[0]
+    return Tensor(field.name, "BYTES", shape, objects([t.encode() for t in texts]))
+
+
 def frame_of(model: ServedModel, inputs: list[Tensor]) -> Frame:
     schema = model.schema
     by_name = {t.name: t for t in inputs}
@@ -105,16 +119,19 @@ def frame_of(model: ServedModel, inputs: list[Tensor]) -> Frame:
             f"The request lacks the input tensor(s) {names(missing)}; send one tensor per model input field, "
             f"or one [N, {len(schema.inputs)}] tensor when every input is numeric."
         )
-    rows = _rows([by_name[name] for name in schema.input_names])
+    fields = fields_to_read(schema, by_name)
+    rows = _rows([by_name[f.name] for f in fields])
     media = set(schema.media_fields)
-    columns = {f.name: _column(f, by_name[f.name], model.read_options, f.name in media) for f in schema.inputs}
+    columns = {
+        f.name: _column(f, by_name[f.name], model.read_options, f.name in media, schema.free_form) for f in fields
+    }
     return Frame(columns, rows)
 
 
 def tensor_metadata(model: ServedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """What `GET /v2/models/<m>` lists: exactly the tensors this model takes and can give."""
     inputs = [{"name": f.name, "datatype": _FIELD_TYPES[f.data_type], "shape": [-1]} for f in model.schema.inputs]
-    outputs = [{"name": name, "datatype": "FP64", "shape": [-1]} for name in model.schema.output_names]
+    outputs = [{"name": f.name, "datatype": _output_type(f), "shape": [-1]} for f in model.schema.outputs]
     if model.capabilities & {Capability.CONTRIBUTION_ORIGINAL, Capability.CONTRIBUTION_TRANSFORMED}:
         shape = [-1, -1] if len(model.schema.class_labels) <= 2 else [-1, len(model.schema.class_labels), -1]
         outputs.append({"name": CONTRIBUTIONS, "datatype": "FP64", "shape": shape})
@@ -161,7 +178,7 @@ def _matrix_frame(model: ServedModel, tensor: Tensor) -> Frame:
     return Frame(columns, tensor.shape[0], (schema.input_names, block))
 
 
-def _column(field: Field, tensor: Tensor, options: ReadOptions, is_media: bool) -> np.ndarray:
+def _column(field: Field, tensor: Tensor, options: ReadOptions, is_media: bool, free_form: bool) -> np.ndarray:
     if len(tensor.shape) > 2 or (len(tensor.shape) == 2 and tensor.shape[1] != 1):
         raise InvalidInput(f"Input '{tensor.name}' has the shape {tensor.shape}; a field's tensor is [N] or [N, 1].")
     data = tensor.data.reshape(-1)
@@ -173,6 +190,8 @@ def _column(field: Field, tensor: Tensor, options: ReadOptions, is_media: bool) 
         return data.astype(np.float64)
     if field.data_type is DataType.BOOL and tensor.datatype == "BOOL":
         return objects(data.tolist())
+    if free_form and tensor.datatype in NUMPY:
+        return read_column(field, data.tolist(), options)  # it converts the texts by its own schema
     if field.data_type.is_numeric:
         accepted = "a numeric datatype or BYTES"
     else:
