@@ -40,6 +40,11 @@ RUNTIMES: dict[str, RuntimeEntry] = {
         "scoring_runtime.runtimes.python.mlflow_model", "mlflow", "an MLflow model folder or zip (an MLmodel file)"
     ),
     "pickle": RuntimeEntry("scoring_runtime.runtimes.python.pickled", None, "a .pkl, .pickle or .joblib file"),
+    "model_source": RuntimeEntry(
+        "scoring_runtime.runtimes.source.model_source",
+        None,
+        "a ModelOp model source: a folder or zip with one .py file tagged '# modelop.score'",
+    ),
 }
 
 

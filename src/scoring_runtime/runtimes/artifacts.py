@@ -7,6 +7,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
+from scoring_runtime.runtimes.source.tags import holds_score_tag, source_file
+
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".joblib"})
 ARTIFACT_SUFFIXES = PICKLE_SUFFIXES | {".zip", ".mojo"}
 _CHUNK = 1 << 20
@@ -45,6 +47,8 @@ def detect_runtime(path: Path) -> str | None:
     """The runtime name for an artifact, by DESIGN.md's detection table; None when nothing fits."""
     if path.is_dir():
         names = {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()}
+        if source_file(path) is not None:
+            return _runtime_for_members(names) or "model_source"
     elif path.suffix.lower() in PICKLE_SUFFIXES:
         return "pickle"
     elif path.name == "pipeline.mojo" or path.suffix.lower() == ".mojo":
@@ -52,9 +56,18 @@ def detect_runtime(path: Path) -> str | None:
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
+            if _zipped_source(archive):
+                return _runtime_for_members(names) or "model_source"
     else:
         return None
     return _runtime_for_members(names)
+
+
+def _zipped_source(archive: zipfile.ZipFile) -> bool:
+    """A zip of a model folder (its files at the top, or in one folder) holding one tagged source."""
+    tops = [n for n in archive.namelist() if n.endswith(".py") and n.count("/") <= 1]
+    tagged = [n for n in tops if holds_score_tag(archive.read(n).decode("utf-8", "replace"))]
+    return len(tagged) == 1
 
 
 def _runtime_for_members(names: set[str]) -> str | None:

@@ -1,0 +1,249 @@
+"""The `model_source` runtime: ModelOp's model definition (Python with smart tags, attachments
+and Avro schemas) behind the `Scorer` interface.
+
+The source runs as a module of its own whose `open` resolves relative paths in the model folder,
+so `init` finds its attachments without the process's working directory changing under the other
+models and threads. `score` sees one record at a time, as ModelOp calls it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import inspect
+import itertools
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring_runtime.core.errors import BadCell, ModelFailed, ModelLoadError, OutputRejected
+from scoring_runtime.core.frame import Frame
+from scoring_runtime.core.scorer import Scorer
+from scoring_runtime.core.types import Capability, DataType, Field, ModelInfo, ModelSchema, ScoreResult, ScoringType
+from scoring_runtime.runtimes.archives import extract_zip
+from scoring_runtime.runtimes.artifacts import stable_id
+from scoring_runtime.runtimes.options import LoadOptions
+from scoring_runtime.runtimes.source.avro import RecordSchema, Rejected, check_output, convert_column, read_schema
+from scoring_runtime.runtimes.source.tags import entry_points, source_file
+
+INPUT_SCHEMA = "input_schema.avsc"
+OUTPUT_SCHEMA = "output_schema.avsc"
+OUTPUT_DIR = "outputDir"
+_modules = itertools.count()
+
+
+class ModelSource(Scorer):
+    def __init__(
+        self, path: Path, options: LoadOptions, *, output_dir: Path | None = None, run_init: bool = True
+    ) -> None:
+        """`output_dir`: where the source's `outputDir/` goes; a training job gives it, and runs no
+        `init` (a model not yet trained has no attachments to open)."""
+        self._extracted = extract_zip(path) if path.is_file() else None
+        self.folder = _model_folder(self._extracted) if self._extracted else path
+        try:
+            self._load(path, output_dir, run_init)
+        except BaseException:
+            self.close()
+            raise
+
+    def _load(self, path: Path, output_dir: Path | None, run_init: bool) -> None:
+        source = source_file(self.folder)
+        if source is None:
+            raise ModelLoadError(f"{path} holds no single top-level .py file with a '# modelop.score' tag.")
+        tags = entry_points(source)
+        self.inputs = _optional_schema(self.folder / INPUT_SCHEMA)
+        self.outputs = _optional_schema(self.folder / OUTPUT_SCHEMA)
+        self._module_name = f"scorer_model_source_{next(_modules)}"
+        self.module = _run_module(source, self._module_name, self.folder, output_dir)
+        self.functions: dict[str, Callable[..., Any]] = {tag: getattr(self.module, name) for tag, name in tags.items()}
+        if run_init and "init" in self.functions:
+            _call_init(self.functions["init"], source)
+        self._lock = threading.Lock()
+        self._learned: tuple[str, ...] | None = None
+        outputs = tuple(f.field for f in self.outputs.fields) if self.outputs else ()
+        self.schema = _model_schema(self.inputs, outputs)
+        self.capabilities = frozenset({Capability.SCORE})
+        self.info = ModelInfo(
+            name=path.stem if path.is_file() else path.name,
+            description=f"ModelOp model source {source.name} ({', '.join(sorted(tags))})",
+            runtime="model_source",
+            artifact_id=stable_id(path),
+        )
+
+    def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
+        records = self.records(frame)
+        outputs = [self._output(row, self.call_score(record)) for row, record in enumerate(records)]
+        return ScoreResult(_matrix(self.schema.outputs, outputs, frame.rows))
+
+    def records(self, frame: Frame) -> list[dict[str, Any]]:
+        """The frame's rows as the input records `score` takes, converted by the input schema."""
+        names = list(frame)
+        columns: list[list[Any]] = []
+        by_name = {f.name: f for f in self.inputs.fields} if self.inputs else {}
+        for name in names:
+            texts = frame[name].tolist()
+            field = by_name.get(name)
+            try:
+                columns.append(convert_column(field, texts) if field else texts)
+            except Rejected as exc:
+                raise BadCell(exc.row, "Row ", f" was rejected by schema: {exc}.") from None
+        if not names:
+            return [{} for _ in range(frame.rows)]
+        return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+    def call_score(self, record: dict[str, Any]) -> dict[str, Any]:
+        """`score` on one record: a dict, a list of one, or a generator yielding either."""
+        answer = self.functions["score"](record)
+        if inspect.isgenerator(answer) or isinstance(answer, list | tuple):
+            items = list(answer)
+            if len(items) == 1 and isinstance(items[0], list | tuple):
+                items = list(items[0])
+            if len(items) != 1:
+                raise ModelFailed(f"The model's score function gave {len(items)} records for one input record.")
+            answer = items[0]
+        if not isinstance(answer, dict):
+            raise ModelFailed(f"The model's score function returned a {type(answer).__name__}, not a dict.")
+        return answer
+
+    def metrics(self, data: pd.DataFrame) -> dict[str, Any]:
+        """The source's own `# modelop.metrics` on labelled records (the caller checked it has one)."""
+        answer = self.functions["metrics"](data)
+        if inspect.isgenerator(answer):
+            answer = next(answer, None)
+        if not isinstance(answer, dict):
+            raise ModelFailed(f"The model's metrics function returned a {type(answer).__name__}, not a dict.")
+        return answer
+
+    def train(self, data: pd.DataFrame) -> None:
+        self.functions["train"](data)
+
+    def close(self) -> None:
+        sys.modules.pop(getattr(self, "_module_name", ""), None)
+        if self._extracted is not None:
+            shutil.rmtree(self._extracted, ignore_errors=True)
+
+    def _output(self, row: int, record: dict[str, Any]) -> list[Any]:
+        if self.outputs is not None:
+            try:
+                return check_output(self.outputs, row, record)
+            except Rejected as exc:
+                raise OutputRejected(
+                    row, "The model's output for row ", f" was rejected by the output schema: {exc}."
+                ) from None
+        keys = tuple(record)
+        if self._learned is None:
+            with self._lock:
+                if self._learned is None:
+                    self._learn(record)
+        if keys != self._learned:
+            raise ModelFailed(
+                f"The model's output for row {row} has the fields {list(keys)}, not {list(self._learned or ())} "
+                "as its first output record had; give the model an output schema, or keep the fields the same."
+            )
+        return list(record.values())
+
+    def _learn(self, record: dict[str, Any]) -> None:
+        """Without an output schema the first output record names the output fields."""
+        fields = tuple(Field(name, _data_type(value)) for name, value in record.items())
+        self._learned = tuple(record)
+        self.schema = _model_schema(self.inputs, fields)
+
+
+def _model_folder(extracted: Path) -> Path:
+    """A zip holds the model folder's files at its top, or the folder itself."""
+    entries = list(extracted.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():
+        return entries[0]
+    return extracted
+
+
+def _optional_schema(path: Path) -> RecordSchema | None:
+    return read_schema(path) if path.is_file() else None
+
+
+def _model_schema(inputs: RecordSchema | None, outputs: tuple[Field, ...]) -> ModelSchema:
+    numeric = [f for f in outputs if f.data_type.is_numeric]
+    kind = ScoringType.REGRESSION if len(outputs) == 1 and numeric else ScoringType.CLASSIFICATION
+    return ModelSchema(
+        inputs=tuple(f.field for f in inputs.fields) if inputs else (),
+        outputs=outputs,
+        targets=(),
+        scoring_type=kind,
+        free_form=True,
+    )
+
+
+def _data_type(value: Any) -> DataType:
+    if isinstance(value, bool | np.bool_):
+        return DataType.BOOL
+    if isinstance(value, int | np.integer):
+        return DataType.INT64
+    if isinstance(value, float | np.floating):
+        return DataType.FLOAT64
+    return DataType.STR
+
+
+def _matrix(fields: tuple[Field, ...], outputs: list[list[Any]], rows: int) -> np.ndarray:
+    """Floating-point outputs as the float64 matrix every runtime gives; otherwise an object
+    matrix holding the numbers, texts and booleans as the model gave them (an id stays `7`)."""
+    if all(f.data_type in (DataType.FLOAT32, DataType.FLOAT64) for f in fields):
+        values = [[np.nan if v is None else v for v in row] for row in outputs]
+        return np.array(values, dtype=np.float64).reshape(rows, len(fields))
+    matrix = np.empty((rows, len(fields)), dtype=object)
+    for index, row in enumerate(outputs):
+        matrix[index, :] = row
+    return matrix
+
+
+def _run_module(source: Path, name: str, folder: Path, output_dir: Path | None) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.open = _folder_open(folder, output_dir)  # type: ignore[attr-defined]
+    sys.modules[name] = module  # dataclasses and pickles look their module up by name
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        sys.modules.pop(name, None)
+        raise ModelLoadError(f"The model source {source.name} failed as it was imported ({_said(exc)}).") from exc
+    return module
+
+
+def _call_init(init: Callable[[], Any], source: Path) -> None:
+    try:
+        answer = init()
+        if inspect.isgenerator(answer):
+            list(answer)
+    except Exception as exc:
+        raise ModelLoadError(f"The init function of the model source {source.name} failed ({_said(exc)}).") from exc
+
+
+def _said(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".rstrip(": ")
+
+
+def _folder_open(folder: Path, output_dir: Path | None) -> Callable[..., Any]:
+    """`open` for the source's module: a relative path names a file in the model folder, or under
+    `outputDir/` one in the training job's output folder."""
+
+    def open_here(file: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, str | os.PathLike) and not os.path.isabs(file):
+            relative = Path(file)
+            if output_dir is not None and relative.parts and relative.parts[0] == OUTPUT_DIR:
+                file = output_dir.joinpath(*relative.parts[1:])
+            else:
+                file = folder / relative
+        return builtins.open(file, *args, **kwargs)
+
+    return open_here
+
+
+SCORER = ModelSource
