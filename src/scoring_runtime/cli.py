@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ _SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.handler is not _serve:
+        _quiet_logs()
     try:
         code = args.handler(args)
         sys.stdout.flush()  # here, so a closed pipe is caught below and not at exit
@@ -39,6 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         first = exc.errors()[0]
         return _fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}.")
+
+
+def _quiet_logs() -> None:
+    """Offline commands tell every problem in their closing sentence; the server's log lines
+    would repeat it, with a traceback."""
+    logger = logging.getLogger("scorer")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
 
 
 def _fail(sentence: str) -> int:
@@ -100,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     background.add_argument("--rows", type=int, default=100, help="rows to keep (at most 100 are used)")
     background.set_defaults(handler=_background)
 
+    _job_parsers(commands, offline)
+
     inspect = commands.add_parser(
         "inspect", help="print a model's runtime, schema and capabilities, or every model and deployment of a file"
     )
@@ -108,6 +121,34 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("--config", type=Path, help="a deployments file: print its models and deployments")
     inspect.set_defaults(handler=_inspect)
     return parser
+
+
+def _job_parsers(commands: Any, offline: argparse.ArgumentParser) -> None:
+    job = commands.add_parser("job", help="a model's batch jobs: score a file, compute metrics, train")
+    jobs = job.add_subparsers(required=True, metavar="JOB")
+    files = argparse.ArgumentParser(add_help=False)
+    files.add_argument(
+        "--input", type=Path, required=True, help="a .csv, .json/.jsonl (a record a line) or .parquet file"
+    )
+    files.add_argument("--quiet", action="store_true", help="no progress on standard error")
+
+    score = jobs.add_parser("score", parents=[offline, files], help="score every record of a file into another")
+    score.add_argument("--output", type=Path, required=True, help="the scores: .csv, .json/.jsonl or .parquet")
+    score.add_argument("--include", nargs="*", default=[], help="input fields copied into the output")
+    score.add_argument("--chunk-rows", type=int, default=10_000, help="records scored per batch")
+    score.set_defaults(handler=_job_score)
+
+    metrics = jobs.add_parser("metrics", parents=[offline, files], help="evaluate a model on labelled records")
+    metrics.add_argument("--output", type=Path, required=True, help="the metrics, as JSON")
+    metrics.add_argument(
+        "--target", help="the label column: the built-in evaluation (default: the model's own metrics)"
+    )
+    metrics.add_argument("--report", type=Path, help="also write an HTML report with the evaluation's plots")
+    metrics.set_defaults(handler=_job_metrics)
+
+    train = jobs.add_parser("train", parents=[offline, files], help="run a model source's train function")
+    train.add_argument("--output-dir", type=Path, required=True, help="the folder its outputDir/ files go to")
+    train.set_defaults(handler=_job_train)
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -137,6 +178,35 @@ def _score(args: argparse.Namespace) -> int:
 
     model = _load(args, max_rows=max(args.chunk_rows, 1))
     score_file(model, args.input, args.output, include=args.include, chunk_rows=args.chunk_rows, quiet=args.quiet)
+    return 0
+
+
+def _job_score(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.jobs import score_job
+
+    model = _load(args, max_rows=max(args.chunk_rows, 1))
+    result = score_job(
+        model, args.input, args.output, include=args.include, chunk_rows=args.chunk_rows, quiet=args.quiet
+    )
+    print(result.summary())
+    return 0
+
+
+def _job_metrics(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.jobs import metrics_job
+
+    metrics_job(_load(args), args.input, args.output, target=args.target, report=args.report, quiet=args.quiet)
+    print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
+    return 0
+
+
+def _job_train(args: argparse.Namespace) -> int:
+    from scoring_runtime.batch.jobs import train_job
+    from scoring_runtime.runtimes.options import LoadOptions
+
+    options = LoadOptions.from_settings(_settings(model=args.model, runtime=args.runtime))
+    for path in train_job(args.model, options, args.input, args.output_dir):
+        print(path)
     return 0
 
 

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from scoring_runtime.batch.files import OutputWriter, count_rows, read_chunks
+from scoring_runtime.batch.files import AtomicFile, TableWriter, count_rows, read_chunks
 from scoring_runtime.core.columns import read_frame
 from scoring_runtime.core.errors import InvalidInput
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import ServedModel
-from scoring_runtime.core.text import cell_text, names, number_columns
+from scoring_runtime.core.text import cell_text, names, value_columns
 
 
 def chunk_frame(model: ServedModel, fields: list[str], rows: list[list[Any]]) -> tuple[Frame, list[Sequence[Any]]]:
@@ -21,9 +21,7 @@ def chunk_frame(model: ServedModel, fields: list[str], rows: list[list[Any]]) ->
     if missing:
         raise InvalidInput(f"'fields' lacks the model input field(s) {names(missing)}.")
     columns = list(zip(*rows, strict=True))
-    position = {name: i for i, name in enumerate(fields)}
-    inputs = {f.name: columns[position[f.name]] for f in model.schema.inputs}
-    return read_frame(inputs, len(rows), model.schema, model.read_options), columns
+    return read_frame(dict(zip(fields, columns, strict=True)), len(rows), model.schema, model.read_options), columns
 
 
 def score_file(
@@ -32,7 +30,8 @@ def score_file(
     """`include`: input columns copied (as text) before the predictions."""
     total = count_rows(source)
     done = 0
-    writer = OutputWriter(out, model.schema.output_names)
+    target = AtomicFile(out)
+    writer = TableWriter(target, {f.name for f in model.schema.outputs if f.data_type.is_numeric})
     try:
         for fields, rows in read_chunks(source, chunk_rows):
             unknown = [name for name in include if name not in fields]
@@ -41,13 +40,16 @@ def score_file(
             frame, columns = chunk_frame(model, fields, rows)
             scored = model.score_now(frame)
             copied = [[cell_text(v) if v is not None else "" for v in columns[fields.index(n)]] for n in include]
-            out_columns = copied + number_columns(scored.predictions)
+            out_columns = copied + value_columns(scored.predictions)
             writer.write([*include, *model.schema.output_names], [list(r) for r in zip(*out_columns, strict=True)])
             done += len(rows)
             if not quiet:
                 percent = f" ({100 * done / total:.0f}%)" if total else ""
                 print(f"\rscored {done:,}/{total:,} rows{percent}", end="", file=sys.stderr, flush=True)
-    finally:
         writer.close()
+        target.commit()
+    except BaseException:
+        target.discard()
+        raise
     if not quiet:
         print(file=sys.stderr)
