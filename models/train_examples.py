@@ -2,6 +2,7 @@
 
     python models/train_examples.py            # models/hydraulic/cool_cond_y.joblib (+ sidecar)
                                                # models/digits/ (MLflow media model)
+                                               # models/credit-source/credit_lr.pkl (its own train)
 
 Training is deterministic (fixed seeds), so the committed artifacts can be rebuilt and checked.
 The hydraulic classifier is the scikit-learn twin of the default MOJO: the cooler condition (3, 20 or 100 %)
@@ -115,14 +116,28 @@ def _digit_model_class() -> type:
     return DigitClassifier
 
 
+def train_credit_source(out_dir: Path) -> Path:
+    """The model source's attachment, written by its own `# modelop.train` function exactly as
+    `scorer job train` runs it."""
+    from scoring_runtime.cli import main as scorer
+
+    source = MODELS / "credit-source"
+    code = scorer(["job", "train", str(source), "--input", str(DATA / "creditcard.csv"), "--output-dir", str(out_dir)])
+    if code != 0:
+        raise SystemExit(code)
+    return out_dir / "credit_lr.pkl"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", choices=["hydraulic", "digits"], help="train one model")
+    parser.add_argument("--only", choices=["hydraulic", "digits", "credit-source"], help="train one model")
     args = parser.parse_args()
     if args.only in (None, "hydraulic"):
         print(train_hydraulic(MODELS / "hydraulic"))
     if args.only in (None, "digits"):
         print(train_digits(MODELS / "digits"))
+    if args.only in (None, "credit-source"):
+        train_credit_source(MODELS / "credit-source")
 
 
 if __name__ == "__main__":
