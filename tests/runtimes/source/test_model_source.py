@@ -3,6 +3,7 @@ written by the tests; the bundled example is served for real in tests/integratio
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import zipfile
@@ -153,3 +154,17 @@ def test_a_zipped_model_folder_loads_and_its_extraction_is_removed_on_close(doub
     folder = model.scorer.folder
     model.close()
     assert not folder.exists()
+
+
+def test_v2_answers_every_learned_output_of_a_first_request_to_a_schemaless_source(tmp_path):
+    from scoring_runtime.protocols.v2.codec import InferRequest, infer_job
+
+    code = (
+        "# modelop.score\ndef action(record):\n    return {'upper': record['name'].upper(), 'n': len(record['name'])}\n"
+    )
+    model = serve(write_source(tmp_path / "m", code))
+    name = Tensor("name", "BYTES", [2], np.array([b"ab", b"xyz"], dtype=object))
+    tensors = asyncio.run(model.score(infer_job(model, InferRequest([name]))))
+    assert [(t.name, t.datatype, t.data.tolist()) for t in tensors] == [
+        ("upper", "BYTES", [b"AB", b"XYZ"]), ("n", "FP64", [2.0, 3.0]),
+    ]  # fmt: skip

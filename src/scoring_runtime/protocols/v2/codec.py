@@ -52,7 +52,7 @@ def infer_job(model: ServedModel, request: InferRequest) -> Job[None, Scored, li
     unknown = [name for name, _ in request.outputs if name not in offered]
     if unknown:
         raise InvalidInput(f"The request asks for the output(s) {names(unknown)}; this request gives {names(offered)}.")
-    wanted = [name for name, _ in request.outputs] or offered
+    wanted = [name for name, _ in request.outputs]
     rows = _rows(request.inputs)
     if rows > model.max_rows:
         raise TooLarge(f"The request has {rows} rows; at most {model.max_rows} are allowed per request.")
@@ -62,7 +62,9 @@ def infer_job(model: ServedModel, request: InferRequest) -> Job[None, Scored, li
 
     def encode(_: None, scored: Scored) -> list[Tensor]:
         tensors = {t.name: t for t in output_tensors(model, scored)}
-        return [tensors[name] for name in wanted]
+        # all of them, named once scored: a model source without an output schema learns its
+        # output fields from its first output record
+        return [tensors[name] for name in wanted or output_names(model, options)]
 
     return Job(rows, decode, encode, options)
 

@@ -34,7 +34,6 @@ DATA_TYPES = {
     "string": DataType.STR,
 }
 _BOUNDS = {"int": 2**31, "long": 2**63}
-_EXACT = 2**53
 _TRUE = frozenset({"true", "True", "TRUE", "1"})
 _FALSE = frozenset({"false", "False", "FALSE", "0"})
 
@@ -56,7 +55,10 @@ class AvroField:
     """The allowed non-null types, in the schema's order."""
     nullable: bool
     schema: Any
-    """The field's type as fastavro parsed it."""
+    """The field's type as declared."""
+    column: Any
+    """An Avro array of the field's type, parsed by fastavro: one validation call checks a
+    whole column (~0.5 µs a value, where a record at a time costs ~8 µs a record)."""
 
     @property
     def field(self) -> Field:
@@ -107,15 +109,17 @@ def _field(path: Path, item: dict[str, Any]) -> AvroField:
             f"{path.name}: the field '{item['name']}' has the type {json.dumps(declared)}; a table cell reads as "
             f'one of {", ".join(DATA_TYPES)}, or a union of them with "null".'
         )
-    return AvroField(item["name"], kept, "null" in names, declared)
+    return AvroField(
+        item["name"], kept, "null" in names, declared, fastavro.parse_schema({"type": "array", "items": declared})
+    )
 
 
 def convert_column(field: AvroField, texts: list[str | None]) -> list[Any]:
     """The column's cells as the values the schema allows (missing → None); `Rejected` names the
     first cell it refuses."""
-    for row, text in enumerate(texts):
-        if text is None and not field.nullable:
-            raise Rejected(row, field.name, f"is missing, and its type {field.spelled} does not allow null")
+    if not field.nullable and None in texts:
+        row = texts.index(None)
+        raise Rejected(row, field.name, f"is missing, and its type {field.spelled} does not allow null")
     if len(field.types) == 1 and field.types[0] in ("double", "float", "int", "long"):
         converted = _numbers(field, texts)
         if converted is not None:
@@ -124,26 +128,23 @@ def convert_column(field: AvroField, texts: list[str | None]) -> list[Any]:
 
 
 def _numbers(field: AvroField, texts: list[str | None]) -> list[Any] | None:
-    """The vectorised path for a column of one numeric type; None sends it cell by cell (to name
-    the bad cell, or for integers beyond float64's exact range)."""
-    present = [t for t in texts if t is not None]
+    """The fast path for a column of one numeric type (Python's own parsers over the whole
+    column); None sends it cell by cell, to name the bad cell or read `2.0` as an int."""
+    present = [t for t in texts if t is not None] if None in texts else texts
     if not "".join(present).isascii():
-        return None  # float() reads other scripts' digits; a schema's number is written in ASCII
-    try:
-        values = np.array(present, dtype=np.float64)
-    except (ValueError, OverflowError):
-        return None
-    if not np.isfinite(values).all():
-        return None
+        return None  # float() and int() read other scripts' digits; a schema's number is ASCII
     kind = field.types[0]
+    try:
+        numbers: list[Any] = list(map(int if kind in _BOUNDS else float, present))
+    except ValueError:
+        return None
     if kind in _BOUNDS:
         bound = _BOUNDS[kind]
-        if (np.abs(values) >= min(_EXACT, bound)).any() or (values != np.floor(values)).any():
+        if numbers and (min(numbers) < -bound or max(numbers) >= bound):
             return None
-        numbers = values.astype(np.int64).tolist()
-    else:
-        numbers = values.tolist()
-    if len(present) == len(texts):
+    elif not all(map(math.isfinite, numbers)):
+        return None
+    if present is texts:
         return numbers
     filled = iter(numbers)
     return [None if t is None else next(filled) for t in texts]
@@ -182,8 +183,19 @@ def _article(spelled: str) -> str:
     return ("an " if spelled[0] in "aeiou" else "a ") + spelled
 
 
+def output_columns(schema: RecordSchema, records: list[dict[str, Any]]) -> list[list[Any]]:
+    """The records' values as one column per output field, each column validated by fastavro;
+    `Rejected` names the first record and field it refuses, and why."""
+    columns = [[record.get(f.name) for record in records] for f in schema.fields]
+    for field, column in zip(schema.fields, columns, strict=True):
+        if not validate(column, field.column, raise_errors=False):
+            for row, record in enumerate(records):
+                check_output(schema, row, record)
+    return columns
+
+
 def check_output(schema: RecordSchema, row: int, record: dict[str, Any]) -> list[Any]:
-    """The record's values in the output schema's order, validated by fastavro; `Rejected` says
+    """One record's values in the output schema's order, validated by fastavro; `Rejected` says
     which field and why."""
     values = [_plain(record.get(f.name)) for f in schema.fields]
     if validate(dict(zip(schema.names, values, strict=True)), schema.parsed, raise_errors=False):
