@@ -88,11 +88,19 @@ def _parser() -> argparse.ArgumentParser:
     offline.add_argument("model", type=Path, help="model artifact (file or folder)")
     offline.add_argument("--runtime", help="force a runtime instead of detecting it")
 
-    score = commands.add_parser("score", parents=[offline], help="score a CSV or Parquet file into another")
-    score.add_argument("input", type=Path, help="CSV (header row = field names) or .parquet file")
-    score.add_argument("-o", "--output", type=Path, required=True, help="output .csv or .parquet file")
-    score.add_argument("--include", nargs="*", default=[], help="input fields to copy into the output")
-    score.add_argument("--chunk-rows", type=int, default=10_000, help="rows scored per batch")
+    score = commands.add_parser(
+        "score", parents=[offline], help="score a file (CSV, JSON lines, Parquet) into another, here or on Spark"
+    )
+    score.add_argument(
+        "input", type=Path, help=".csv (header row = field names), .jsonl or .parquet (Spark: a folder too)"
+    )
+    score.add_argument("-o", "--output", type=Path, required=True, help="output .csv, .jsonl or .parquet")
+    score.add_argument("--include", nargs="*", default=[], help="input fields copied into the output (F1,F2 or F1 F2)")
+    score.add_argument("--shapley", choices=["ORIGINAL", "TRANSFORMED"], help="add Shapley contribution columns")
+    score.add_argument("--intervals", action="store_true", help="add the prediction interval bounds")
+    score.add_argument("--engine", choices=["local", "spark"], default="local", help="where to score (default: local)")
+    score.add_argument("--master", default="local[*]", help="the Spark master with --engine spark (default: local[*])")
+    score.add_argument("--chunk-rows", type=int, default=10_000, help="rows scored per batch (local engine)")
     score.add_argument("--quiet", action="store_true", help="no progress output")
     score.set_defaults(handler=_score)
 
@@ -174,10 +182,24 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _score(args: argparse.Namespace) -> int:
-    from scoring_runtime.batch.score import score_file
+    include = [name for item in args.include for name in item.split(",") if name]
+    if args.engine == "spark":
+        from scoring_runtime.spark.files import score_files
 
-    model = _load(args, max_rows=max(args.chunk_rows, 1))
-    score_file(model, args.input, args.output, include=args.include, chunk_rows=args.chunk_rows, quiet=args.quiet)
+        rows = score_files(
+            args.model, args.input, args.output, include=include, shapley=args.shapley, intervals=args.intervals,
+            master=args.master, runtime=args.runtime,
+        )  # fmt: skip
+    else:
+        from scoring_runtime.batch.score import score_file, score_options
+
+        model = _load(args, max_rows=max(args.chunk_rows, 1))
+        options = score_options(model, args.shapley, args.intervals)
+        rows = score_file(
+            model, args.input, args.output, include=include, options=options, chunk_rows=args.chunk_rows,
+            quiet=args.quiet,
+        )  # fmt: skip
+    print(f"scored {rows} rows into {args.output}")
     return 0
 
 

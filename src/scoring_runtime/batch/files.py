@@ -46,8 +46,10 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
                 yield [str(c) for c in frame.columns], frame.to_numpy(dtype=object).tolist()
     except pd.errors.EmptyDataError:
         raise ConfigError(f"{path} is empty; a CSV file starts with a header row of field names.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 first.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (line {_undecodable_line(path)}); convert it to UTF-8 first."
+        ) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise ConfigError(f"{path} cannot be read as {kind} ({_first_line(exc)}).") from None
 
@@ -61,12 +63,14 @@ def read_table(path: Path) -> pd.DataFrame:
             pyarrow_parquet()
             return pd.read_parquet(path)
         if kind == "jsonl":
-            return pd.read_json(path, lines=True, dtype=False)
+            return pd.read_json(path, lines=True, dtype=False, precise_float=True)
         return pd.read_csv(path, encoding="utf-8")
     except pd.errors.EmptyDataError:
         raise ConfigError(f"{path} is empty; a CSV file starts with a header row of field names.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {exc.start}); convert it to UTF-8 first.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (line {_undecodable_line(path)}); convert it to UTF-8 first."
+        ) from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise ConfigError(f"{path} cannot be read as {kind} ({_first_line(exc)}).") from None
 
@@ -111,6 +115,17 @@ def _json_lines(path: Path, chunk_rows: int) -> Iterator[Chunk]:
 def _chunk(records: list[dict[str, Any]]) -> Chunk:
     fields = list(dict.fromkeys(key for record in records for key in record))
     return fields, [[record.get(name) for name in fields] for record in records]
+
+
+def _undecodable_line(path: Path) -> int:
+    """The first line that is not UTF-8 (the decoder's own offset is into a parser's buffer)."""
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 def _first_line(exc: Exception) -> str:
