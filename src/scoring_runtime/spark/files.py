@@ -1,0 +1,102 @@
+"""`scorer score --engine spark`: files (or folders of Parquet files) scored on a Spark master.
+
+The answer is written as Spark writes it, a folder of part files, first under a temporary name
+beside `OUT` and renamed to `OUT` once the job has succeeded; a failure leaves nothing there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from scoring_runtime.core.errors import ConfigError, RequestError
+from scoring_runtime.spark.worker import FAILURE
+
+_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
+
+
+def score_files(
+    model: Path,
+    source: Path,
+    out: Path,
+    *,
+    include: list[str],
+    shapley: str | None,
+    intervals: bool,
+    master: str,
+    runtime: str | None,
+) -> int:
+    """Score `source` into `out` on `master`; returns the rows written."""
+    read_as, write_as = _format(source, "input"), _format(out, "output")
+    if not source.exists():
+        raise ConfigError(f"The input {source} does not exist.")
+    if not out.parent.is_dir():
+        raise ConfigError(f"The output folder {out.parent} does not exist.")
+    from scoring_runtime.spark.frames import score
+    from scoring_runtime.spark.session import session
+
+    spark = session(master)
+    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
+    try:
+        frame = _read(spark, read_as, source)
+        scored = score(
+            frame,
+            model,
+            include=include,
+            shapley=shapley,
+            intervals=intervals,
+            runtime=runtime,
+            as_text=write_as == "csv",
+        )
+        writer = scored.write.mode("error")
+        (writer.option("header", True).csv if write_as == "csv" else getattr(writer, write_as))(str(partial))
+        rows = spark.read.format(write_as).option("header", True).load(str(partial)).count()
+        _replace(partial, out)
+        return rows
+    except Exception as exc:
+        raise _sentence(exc) from None
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+
+
+def _format(path: Path, what: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in _FORMATS:
+        return _FORMATS[suffix]
+    if what == "input" and path.is_dir():
+        return "parquet"
+    raise ConfigError(f"{path.name} is not a .csv, .jsonl or .parquet {what} (nor a folder of Parquet files).")
+
+
+def _read(spark: Any, kind: str, source: Path) -> Any:
+    """CSV cells stay text (read as the H2O API reads them); JSON and Parquet keep their types."""
+    reader = spark.read
+    if kind == "csv":
+        return reader.option("header", True).option("inferSchema", False).csv(str(source))
+    return getattr(reader, kind)(str(source))
+
+
+def _replace(partial: Path, out: Path) -> None:
+    if out.exists():
+        old = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.old")
+        os.replace(out, old)
+        os.replace(partial, out)
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink()
+    else:
+        os.replace(partial, out)
+
+
+def _sentence(exc: Exception) -> Exception:
+    """Our own failure as its sentence wherever Spark wrapped it; Spark's own error by its first line."""
+    if isinstance(exc, RequestError | ConfigError):
+        return exc
+    text = str(exc)
+    ours = re.search(re.escape(FAILURE) + r"(.*)", text)
+    if ours:
+        return ConfigError(ours.group(1).strip())
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return ConfigError(f"Spark failed: {first}")

@@ -1,0 +1,103 @@
+"""What runs in Spark's Python workers: the model, loaded once per worker from the files Spark
+shipped, and the scoring of each Arrow batch through the core.
+
+A Python worker is a process of its own, forked by PySpark's daemon before any of this runs, so
+a MOJO's JVM starts in the worker after the fork, as it must.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scoring_runtime.batch.score import chunk_frame, result_columns
+from scoring_runtime.core.errors import BadCell, ModelLoadError, RequestError
+from scoring_runtime.core.model import ScoreOptions, ServedModel
+from scoring_runtime.core.text import value_columns
+
+FAILURE = "scorer-failure: "
+"""Marks the sentence of a failure inside Spark's error text, so the driver can say it alone."""
+_models: dict[str, ServedModel] = {}
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs, pickled with the function Spark ships."""
+
+    bundle: str
+    """The name of the folder shipped with `addFile`."""
+    artifact: str
+    runtime: str | None
+    include: tuple[str, ...]
+    options: ScoreOptions
+    as_text: bool
+    """Write the outputs as the H2O API's texts (CSV output), not doubles."""
+
+
+def model_for(job: Job, folder: Path | None = None) -> ServedModel:
+    """The worker's model for `job`, loaded at its first batch."""
+    with _lock:
+        model = _models.get(job.bundle)
+        if model is None:
+            from pyspark import SparkFiles
+
+            from scoring_runtime.runtimes import load_model
+            from scoring_runtime.settings import load_settings
+
+            root = folder or Path(SparkFiles.get(job.bundle))
+            settings = load_settings(model=root / job.artifact, runtime=job.runtime, max_rows=2**31 - 1)
+            try:
+                model = load_model(settings)
+            except ModelLoadError as exc:
+                raise RuntimeError(f"{FAILURE}{exc}") from None
+            _models[job.bundle] = model
+        return model
+
+
+def score_batches(job: Job, batches: Iterator[pd.DataFrame], folder: Path | None = None) -> Iterator[pd.DataFrame]:
+    """`mapInPandas`'s function: each batch in, its scores out, rows in the same order."""
+    model = model_for(job, folder)
+    for batch in batches:
+        yield score_batch(model, job, batch)
+
+
+def score_batch(model: ServedModel, job: Job, batch: pd.DataFrame) -> pd.DataFrame:
+    fields = [str(c) for c in batch.columns]
+    rows = batch.astype(object).where(batch.notna(), None).to_numpy().tolist()
+    try:
+        frame, _ = chunk_frame(model, fields, rows)
+        results = result_columns(model, model.score_now(frame, job.options))
+    except BadCell as exc:
+        record = dict(zip(fields, rows[exc.row], strict=True))
+        where = f"row {exc.row} counts from the start of a Spark batch; the record: {record}"
+        raise RuntimeError(f"{FAILURE}{exc.detail} ({where}.)") from None
+    except RequestError as exc:
+        raise RuntimeError(f"{FAILURE}{exc.detail}") from None
+    out = {name: batch[name].reset_index(drop=True) for name in job.include}
+    numeric = numeric_results(model)
+    for name, column in results:
+        out[name] = _column(column, job.as_text, name in numeric or name not in model.schema.output_names)
+    return pd.DataFrame(out)
+
+
+def numeric_results(model: ServedModel) -> set[str]:
+    """The output fields written as doubles; the others (a model source's text) as strings.
+    Interval bounds and contributions are always numbers."""
+    return {f.name for f in model.schema.outputs if f.data_type.is_numeric}
+
+
+def _column(column: np.ndarray, as_text: bool, numeric: bool) -> Any:
+    if as_text:
+        return value_columns(column.reshape(-1, 1))[0]
+    if numeric:
+        if column.dtype != object:
+            return column
+        return np.array([np.nan if v is None else v for v in column.tolist()], dtype=np.float64)
+    return value_columns(column.reshape(-1, 1))[0]
