@@ -154,6 +154,13 @@ def _job_parsers(commands: Any, offline: argparse.ArgumentParser) -> None:
     metrics.add_argument("--report", type=Path, help="also write an HTML report with the evaluation's plots")
     metrics.set_defaults(handler=_job_metrics)
 
+    spark = jobs.add_parser("spark", parents=[offline], help="run a ModelOp Spark model source on Spark")
+    spark.add_argument("--input", type=Path, nargs="+", required=True, help="input files, given to it as assets")
+    spark.add_argument("--output", type=Path, nargs="+", required=True, help="output files or folders it writes")
+    spark.add_argument("--attachment", type=Path, nargs="*", help="attachments (default: the model folder's files)")
+    spark.add_argument("--master", default="local[*]", help="the Spark master (default: local[*])")
+    spark.set_defaults(handler=_job_spark)
+
     train = jobs.add_parser("train", parents=[offline, files], help="run a model source's train function")
     train.add_argument("--output-dir", type=Path, required=True, help="the folder its outputDir/ files go to")
     train.set_defaults(handler=_job_train)
@@ -219,6 +226,16 @@ def _job_metrics(args: argparse.Namespace) -> int:
 
     metrics_job(_load(args), args.input, args.output, target=args.target, report=args.report, quiet=args.quiet)
     print(f"wrote {args.output}" + (f" and {args.report}" if args.report else ""))
+    return 0
+
+
+def _job_spark(args: argparse.Namespace) -> int:
+    from scoring_runtime.runtimes.options import LoadOptions
+    from scoring_runtime.spark.jobs import spark_job
+
+    options = LoadOptions.from_settings(_settings(model=args.model, runtime=args.runtime))
+    for path in spark_job(args.model, options, args.input, args.output, args.attachment, args.master):
+        print(path)
     return 0
 
 

@@ -142,3 +142,53 @@ def test_the_cli_scores_a_file_on_spark_and_fails_in_one_sentence(spark, credit_
     assert "'AGE': 'forty'" in stderr and not bad.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "in.csv", "out.parquet"]
     assert os.environ["PYSPARK_PYTHON"] == sys.executable
+
+
+SPARK_SOURCE = """
+import json
+
+factor = None
+
+
+# modelop.init
+def begin():
+    global factor
+    with open("factor.txt") as handle:
+        factor = float(handle.read())
+
+
+# modelop.score
+def score(input_files, output_files, model_attachment_files):
+    from pyspark.sql import SparkSession, functions
+
+    spark = SparkSession.builder.getOrCreate()
+    frame = spark.read.option("header", True).csv(input_files[0]["fileUrl"])
+    if frame.filter(functions.col("x") == "boom").count():
+        frame.write.parquet(output_files[0]["fileUrl"])
+        raise ValueError("a record says boom")
+    frame.withColumn("y", functions.col("x").cast("double") * factor).write.parquet(output_files[0]["fileUrl"])
+    with open(output_files[1]["fileUrl"].removeprefix("file://"), "w") as handle:
+        json.dump({"attachments": [a["filename"] for a in model_attachment_files], "format": input_files[0]["fileFormat"]}, handle)
+"""
+
+
+def test_a_modelop_spark_job_gets_its_assets_and_the_session(spark, tmp_path, capsys):
+    import json
+
+    from tests.runtimes.source.sources import write_source
+
+    source = write_source(tmp_path / "m", SPARK_SOURCE, files={"factor.txt": "3"})
+    pd.DataFrame({"x": ["1", "2.5"]}).to_csv(tmp_path / "in.csv", index=False)
+    out, report = tmp_path / "out.parquet", tmp_path / "report.json"
+    argv = ["job", "spark", str(source), "--input", str(tmp_path / "in.csv"), "--output", str(out), str(report)]
+    assert main([*argv, "--master", "local[2]"]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(out), str(report)]
+    assert pd.read_parquet(out)["y"].tolist() == [3.0, 7.5]
+    assert json.loads(report.read_text()) == {"attachments": ["factor.txt"], "format": "CSV"}
+    assert not spark.sparkContext._jsc.sc().isStopped()  # the caller's session is left running
+
+    pd.DataFrame({"x": ["1", "boom"]}).to_csv(tmp_path / "in.csv", index=False)
+    out.rename(tmp_path / "kept.parquet")
+    assert main([*argv, "--master", "local[2]"]) == 2
+    assert capsys.readouterr().err == "scorer: The model's score function failed (ValueError: a record says boom).\n"
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
