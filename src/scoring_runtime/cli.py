@@ -92,9 +92,9 @@ def _parser() -> argparse.ArgumentParser:
         "score", parents=[offline], help="score a file (CSV, JSON lines, Parquet) into another, here or on Spark"
     )
     score.add_argument(
-        "input", type=Path, help=".csv (header row = field names), .jsonl or .parquet (Spark: a folder too)"
+        "input", help=".csv (header row = field names), .jsonl or .parquet (Spark: a folder, or a URL such as hdfs://…)"
     )
-    score.add_argument("-o", "--output", type=Path, required=True, help="output .csv, .jsonl or .parquet")
+    score.add_argument("-o", "--output", required=True, help="output .csv, .jsonl or .parquet (Spark: a URL too)")
     score.add_argument("--include", nargs="*", default=[], help="input fields copied into the output (F1,F2 or F1 F2)")
     score.add_argument("--shapley", choices=["ORIGINAL", "TRANSFORMED"], help="add Shapley contribution columns")
     score.add_argument("--intervals", action="store_true", help="add the prediction interval bounds")
@@ -203,7 +203,7 @@ def _score(args: argparse.Namespace) -> int:
         model = _load(args, max_rows=max(args.chunk_rows, 1))
         options = score_options(model, args.shapley, args.intervals)
         rows = score_file(
-            model, args.input, args.output, include=include, options=options, chunk_rows=args.chunk_rows,
+            model, Path(args.input), Path(args.output), include=include, options=options, chunk_rows=args.chunk_rows,
             quiet=args.quiet,
         )  # fmt: skip
     print(f"scored {rows} rows into {args.output}")

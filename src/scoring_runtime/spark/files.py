@@ -21,8 +21,8 @@ _FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "js
 
 def score_files(
     model: Path,
-    source: Path,
-    out: Path,
+    source: str,
+    out: str,
     *,
     include: list[str],
     shapley: str | None,
@@ -30,54 +30,58 @@ def score_files(
     master: str,
     runtime: str | None,
 ) -> int:
-    """Score `source` into `out` on `master`; returns the rows written."""
+    """Score `source` into `out` on `master`; returns the rows written. Local paths are checked
+    first and the output renamed into place; a URL (`hdfs://…`, `s3a://…`) is Spark's to read,
+    and its output appears through Spark's own commit protocol."""
     read_as, write_as = _format(source, "input"), _format(out, "output")
-    if not source.exists():
+    local_out = None if _is_url(out) else Path(out)
+    if not _is_url(source) and not Path(source).exists():
         raise ConfigError(f"The input {source} does not exist.")
-    if not out.parent.is_dir():
-        raise ConfigError(f"The output folder {out.parent} does not exist.")
+    if local_out is not None and not local_out.parent.is_dir():
+        raise ConfigError(f"The output folder {local_out.parent} does not exist.")
     from scoring_runtime.spark.frames import score
     from scoring_runtime.spark.session import session
 
     spark = session(master)
-    partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.partial")
+    target = out if local_out is None else str(local_out.with_name(f".{local_out.name}.{uuid.uuid4().hex[:8]}.partial"))
     try:
         frame = _read(spark, read_as, source)
         scored = score(
-            frame,
-            model,
-            include=include,
-            shapley=shapley,
-            intervals=intervals,
-            runtime=runtime,
-            as_text=write_as == "csv",
-        )
+            frame, model, include=include, shapley=shapley, intervals=intervals, runtime=runtime, as_text=write_as == "csv"
+        )  # fmt: skip
         writer = scored.write.mode("error")
-        (writer.option("header", True).csv if write_as == "csv" else getattr(writer, write_as))(str(partial))
-        rows = spark.read.format(write_as).option("header", True).load(str(partial)).count()
-        _replace(partial, out)
+        (writer.option("header", True).csv if write_as == "csv" else getattr(writer, write_as))(target)
+        rows = spark.read.format(write_as).option("header", True).load(target).count()
+        if local_out is not None:
+            _replace(Path(target), local_out)
         return rows
     except Exception as exc:
         raise _sentence(exc) from None
     finally:
-        shutil.rmtree(partial, ignore_errors=True)
+        if local_out is not None:
+            shutil.rmtree(target, ignore_errors=True)
 
 
-def _format(path: Path, what: str) -> str:
-    suffix = path.suffix.lower()
+def _is_url(location: str) -> bool:
+    return "://" in location
+
+
+def _format(location: str, what: str) -> str:
+    name = location.rstrip("/").rsplit("/", 1)[-1]
+    suffix = Path(name).suffix.lower()
     if suffix in _FORMATS:
         return _FORMATS[suffix]
-    if what == "input" and path.is_dir():
+    if what == "input" and (_is_url(location) or Path(location).is_dir()):
         return "parquet"
-    raise ConfigError(f"{path.name} is not a .csv, .jsonl or .parquet {what} (nor a folder of Parquet files).")
+    raise ConfigError(f"{name} is not a .csv, .jsonl or .parquet {what} (nor a folder of Parquet files).")
 
 
-def _read(spark: Any, kind: str, source: Path) -> Any:
+def _read(spark: Any, kind: str, source: str) -> Any:
     """CSV cells stay text (read as the H2O API reads them); JSON and Parquet keep their types."""
     reader = spark.read
     if kind == "csv":
-        return reader.option("header", True).option("inferSchema", False).csv(str(source))
-    return getattr(reader, kind)(str(source))
+        return reader.option("header", True).option("inferSchema", False).csv(source)
+    return getattr(reader, kind)(source)
 
 
 def _replace(partial: Path, out: Path) -> None:

@@ -15,9 +15,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from scoring_runtime.batch.score import chunk_frame, result_columns
-from scoring_runtime.core.errors import BadCell, ModelLoadError, RequestError
+from scoring_runtime.batch.score import result_columns
+from scoring_runtime.core.columns import fields_to_read, read_column
+from scoring_runtime.core.errors import BadCell, InvalidInput, ModelLoadError, RequestError
+from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import ScoreOptions, ServedModel
 from scoring_runtime.core.text import value_columns
 
@@ -69,13 +72,11 @@ def score_batches(job: Job, batches: Iterator[pd.DataFrame], folder: Path | None
 
 
 def score_batch(model: ServedModel, job: Job, batch: pd.DataFrame) -> pd.DataFrame:
-    fields = [str(c) for c in batch.columns]
-    rows = batch.astype(object).where(batch.notna(), None).to_numpy().tolist()
     try:
-        frame, _ = chunk_frame(model, fields, rows)
-        results = result_columns(model, model.score_now(frame, job.options))
+        results = result_columns(model, model.score_now(frame_of(model, batch), job.options))
     except BadCell as exc:
-        record = dict(zip(fields, rows[exc.row], strict=True))
+        row = batch.iloc[exc.row]
+        record = {str(k): (None if pd.isna(v) else v) for k, v in row.items()}
         where = f"row {exc.row} counts from the start of a Spark batch; the record: {record}"
         raise RuntimeError(f"{FAILURE}{exc.detail} ({where}.)") from None
     except RequestError as exc:
@@ -85,6 +86,26 @@ def score_batch(model: ServedModel, job: Job, batch: pd.DataFrame) -> pd.DataFra
     for name, column in results:
         out[name] = _column(column, job.as_text, name in numeric or name not in model.schema.output_names)
     return pd.DataFrame(out)
+
+
+def frame_of(model: ServedModel, batch: pd.DataFrame) -> Frame:
+    """The model's frame from an Arrow batch: a numeric Spark column for a numeric field is taken
+    as float64 as it is (nulls are NaN, the missing value); any other column is read cell by cell,
+    as the H2O API reads a request's cells."""
+    schema = model.schema
+    missing = [name for name in schema.input_names if name not in batch.columns]
+    if missing:
+        raise InvalidInput(f"The batch lacks the model's input column(s) {', '.join(map(repr, missing))}.")
+    media = set(schema.media_fields)
+    columns = {}
+    for field in fields_to_read(schema, [str(c) for c in batch.columns]):
+        values = batch[field.name]
+        if field.data_type.is_numeric and is_numeric_dtype(values.dtype) and not is_bool_dtype(values.dtype):
+            columns[field.name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            cells = values.astype(object).where(values.notna(), None).tolist()
+            columns[field.name] = read_column(field, cells, model.read_options, field.name in media)
+    return Frame(columns, len(batch))
 
 
 def numeric_results(model: ServedModel) -> set[str]:
