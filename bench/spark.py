@@ -89,7 +89,9 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
         score(spark.read.parquet(str(source)), model).write.parquet(str(out))
 
-    udf = mlflow.pyfunc.spark_udf(spark, str(folder), result_type=types.ArrayType(types.DoubleType()), env_manager="local")
+    udf = mlflow.pyfunc.spark_udf(
+        spark, str(folder), result_type=types.ArrayType(types.DoubleType()), env_manager="local"
+    )
 
     def theirs() -> None:
         shutil.rmtree(out, ignore_errors=True)
