@@ -177,6 +177,8 @@ def _settings(**overrides: Any) -> Settings:
 def _load(args: argparse.Namespace, **overrides: Any) -> ServedModel:
     from scoring_runtime.runtimes import load_model
 
+    if "SCORER_MODEL_THREADS" not in os.environ:
+        overrides["model_threads"] = 0  # one big batch at a time: every core for it
     return load_model(_settings(model=args.model, runtime=args.runtime, **overrides))
 
 

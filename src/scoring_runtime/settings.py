@@ -196,6 +196,11 @@ class ModelSettings(BaseSettings):
     batch_max_wait_ms: float = Field(default=2.0, ge=0)
     """The longest a request waits for others to join its batch."""
 
+    model_threads: int = Field(default=1, ge=0)
+    """OpenMP and BLAS threads each scoring call may use (threadpoolctl); concurrent requests
+    already use the cores, so 1 by default; 0 = the libraries' own defaults (a core each), which
+    the offline commands use for their large batches."""
+
     mojo_threads: int = Field(default=2, ge=1)
     """Threads the H2O-3 batch helper splits a large batch over (2,000+ rows per thread)."""
 

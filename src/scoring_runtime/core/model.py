@@ -25,6 +25,7 @@ from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.images import augmented_frame, check_images
 from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.scorer import Scorer
+from scoring_runtime.core.threads import ThreadBudget
 from scoring_runtime.core.types import (
     Capability,
     ContributionGroup,
@@ -110,11 +111,12 @@ class ServedModel:
         """Cells may be read straight into floats: every input is a number and no missing token
         is itself a number (a text cell or a missing token still reads, by the general path)."""
         self.max_rows = settings.max_rows
+        self.threads = ThreadBudget(settings.model_threads)
         self.dispatcher = Dispatcher(settings)
         self._batch_rows = settings.batch_max_rows
         self._batcher = (
             MicroBatcher(
-                scorer.score, settings.batch_max_rows, settings.batch_max_wait_ms / 1000, self.dispatcher.limiter
+                self._batch_score, settings.batch_max_rows, settings.batch_max_wait_ms / 1000, self.dispatcher.limiter
             )
             if settings.batch_max_rows
             else None
@@ -182,10 +184,12 @@ class ServedModel:
         """Score on the calling thread (batch jobs, the self-check, and every dispatched job)."""
         self.check(options)
         self._check_media(frame)
+        self.threads.apply()
         result = _guarded(lambda: self.scorer.score(frame, intervals=options.intervals))
         return self._scored(frame, result, options)
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
+        self.threads.apply()
         result = _guarded(lambda: self.scorer.contributions(frame, kind))
         width = len(result.features)
         groups = tuple(
@@ -213,6 +217,10 @@ class ServedModel:
 
     def close(self) -> None:
         self.scorer.close()
+
+    def _batch_score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
+        self.threads.apply()
+        return self.scorer.score(frame, intervals=intervals)
 
     def _score_job(self, job: Job[P, Scored, T]) -> T:
         prepared, frame = job.decode()
