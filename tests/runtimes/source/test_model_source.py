@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import zipfile
 
 import numpy as np
@@ -168,3 +169,10 @@ def test_v2_answers_every_learned_output_of_a_first_request_to_a_schemaless_sour
     assert [(t.name, t.datatype, t.data.tolist()) for t in tensors] == [
         ("upper", "BYTES", [b"AB", b"XYZ"]), ("n", "FP64", [2.0, 3.0]),
     ]  # fmt: skip
+
+
+def test_loading_writes_nothing_into_the_model_folder(doubler, monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    before = sorted(p.name for p in doubler.rglob("*"))
+    serve(doubler).close()
+    assert sorted(p.name for p in doubler.rglob("*")) == before

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import builtins
 import functools
-import importlib.util
 import inspect
 import itertools
 import os
@@ -222,13 +221,15 @@ def _matrix(fields: tuple[Field, ...], columns: list[list[Any]], rows: int) -> n
 
 
 def _run_module(source: Path, name: str, folder: Path, output_dir: Path | None) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
+    """The source compiled and run as a module of its own. Not imported: an import would write
+    `__pycache__/` into the model folder, changing the artifact's digest (and its model id) after
+    its first load, and failing on a read-only volume."""
+    module = ModuleType(name)
+    module.__file__ = str(source)
     module.open = _folder_open(folder, output_dir)  # type: ignore[attr-defined]
     sys.modules[name] = module  # dataclasses and pickles look their module up by name
     try:
-        spec.loader.exec_module(module)
+        exec(compile(source.read_text(encoding="utf-8"), str(source), "exec"), module.__dict__)
     except Exception as exc:
         sys.modules.pop(name, None)
         raise ModelLoadError(f"The model source {source.name} failed as it was imported ({_said(exc)}).") from exc
