@@ -30,6 +30,7 @@ def prepare() -> tuple[list[list[float]], list[str]]:
     names = [n.replace(" ", "_") for n in data.feature_names]
     model = HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(data.data, data.target)
     folder = WORK / "threads"
+    folder.mkdir(parents=True, exist_ok=True)
     mlserver = WORK / "mlserver-hgb"  # compare.start finds an MLServer's settings by its name
     (mlserver / "hgb").mkdir(parents=True, exist_ok=True)
     joblib.dump(model, folder / "hgb.joblib")
