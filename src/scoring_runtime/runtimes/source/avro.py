@@ -117,20 +117,21 @@ def _field(path: Path, item: dict[str, Any]) -> AvroField:
 def convert_column(field: AvroField, texts: list[str | None]) -> list[Any]:
     """The column's cells as the values the schema allows (missing → None); `Rejected` names the
     first cell it refuses."""
-    if not field.nullable and None in texts:
+    missing = None in texts
+    if missing and not field.nullable:
         row = texts.index(None)
         raise Rejected(row, field.name, f"is missing, and its type {field.spelled} does not allow null")
     if len(field.types) == 1 and field.types[0] in ("double", "float", "int", "long"):
-        converted = _numbers(field, texts)
+        converted = _numbers(field, texts, missing)
         if converted is not None:
             return converted
     return [None if text is None else _cell(field, row, text) for row, text in enumerate(texts)]
 
 
-def _numbers(field: AvroField, texts: list[str | None]) -> list[Any] | None:
+def _numbers(field: AvroField, texts: list[str | None], missing: bool) -> list[Any] | None:
     """The fast path for a column of one numeric type (Python's own parsers over the whole
     column); None sends it cell by cell, to name the bad cell or read `2.0` as an int."""
-    present = [t for t in texts if t is not None] if None in texts else texts
+    present = [t for t in texts if t is not None] if missing else texts
     if not "".join(present).isascii():
         return None  # float() and int() read other scripts' digits; a schema's number is ASCII
     kind = field.types[0]

@@ -79,8 +79,8 @@ class ModelSource(Scorer):
         )
 
     def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
-        call = self.call_score
-        answers = [call(record) for record in self.records(frame)]
+        calls = map(self.functions["score"], self.records(frame))  # each answer taken as it is given
+        answers = [answer if type(answer) is dict else _one_record(answer) for answer in calls]
         columns = self._columns(answers)  # first: it may learn the output fields
         return ScoreResult(_matrix(self.schema.outputs, columns, frame.rows))
 
@@ -99,22 +99,6 @@ class ModelSource(Scorer):
         if not names:
             return [{} for _ in range(frame.rows)]
         return list(map(_record_builder(tuple(names)), *columns))
-
-    def call_score(self, record: dict[str, Any]) -> dict[str, Any]:
-        """`score` on one record: a dict, a list of one, or a generator yielding either."""
-        answer = self.functions["score"](record)
-        if type(answer) is dict:
-            return answer
-        if inspect.isgenerator(answer) or isinstance(answer, list | tuple):
-            items = list(answer)
-            if len(items) == 1 and isinstance(items[0], list | tuple):
-                items = list(items[0])
-            if len(items) != 1:
-                raise ModelFailed(f"The model's score function gave {len(items)} records for one input record.")
-            answer = items[0]
-        if not isinstance(answer, dict):
-            raise ModelFailed(f"The model's score function returned a {type(answer).__name__}, not a dict.")
-        return answer
 
     def metrics(self, data: pd.DataFrame) -> dict[str, Any]:
         """The source's own `# modelop.metrics` on labelled records (the caller checked it has one)."""
@@ -180,6 +164,21 @@ def _model_folder(extracted: Path) -> Path:
     if len(entries) == 1 and entries[0].is_dir():
         return entries[0]
     return extracted
+
+
+def _one_record(answer: Any) -> dict[str, Any]:
+    """What `score` gave for one record, other than a plain dict: a list of one, or a generator
+    yielding a dict or a list of one."""
+    if inspect.isgenerator(answer) or isinstance(answer, list | tuple):
+        items = list(answer)
+        if len(items) == 1 and isinstance(items[0], list | tuple):
+            items = list(items[0])
+        if len(items) != 1:
+            raise ModelFailed(f"The model's score function gave {len(items)} records for one input record.")
+        answer = items[0]
+    if not isinstance(answer, dict):
+        raise ModelFailed(f"The model's score function returned a {type(answer).__name__}, not a dict.")
+    return answer
 
 
 def _optional_schema(path: Path) -> RecordSchema | None:
