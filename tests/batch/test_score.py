@@ -11,22 +11,10 @@ import pytest
 
 from scoring_runtime.cli import main
 from scoring_runtime.protocols.h2o.wire import ContributionRequest, ScoreRequest
-from tests.model_builders import CREDIT_TARGET
+from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
 from tests.served import contribution, score, serve
 
-INPUTS = [
-    "SEX",
-    "EDUCATION",
-    "MARRIAGE",
-    "LIMIT_BAL",
-    "AGE",
-    "PAY_0",
-    "PAY_2",
-    "BILL_AMT1",
-    "BILL_AMT2",
-    "PAY_AMT1",
-    "PAY_AMT2",
-]
+INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
 
 
 def _run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -12,24 +12,12 @@ import pytest
 
 from scoring_runtime.cli import main
 from scoring_runtime.protocols.h2o.wire import ContributionRequest, ScoreRequest
-from tests.model_builders import CREDIT_TARGET, mlflow_regressor
+from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET, mlflow_regressor
 from tests.served import contribution, score, serve
 from tests.server_process import REPO
 
 pytestmark = pytest.mark.slow
-INPUTS = [
-    "SEX",
-    "EDUCATION",
-    "MARRIAGE",
-    "LIMIT_BAL",
-    "AGE",
-    "PAY_0",
-    "PAY_2",
-    "BILL_AMT1",
-    "BILL_AMT2",
-    "PAY_AMT1",
-    "PAY_AMT2",
-]
+INPUTS = CREDIT_CATEGORICAL + CREDIT_NUMERIC
 MOJO = REPO / "tests" / "fixtures" / "h2o" / "gbm_binomial.zip"
 SOURCE = REPO / "models" / "credit-source"
 

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def kind_of(path: Path) -> str:
 def read_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
     """(field names, rows of cells) per chunk of at most `chunk_rows` rows."""
     kind = _readable(path)
-    try:
+    with _reading(path, kind):
         if kind == "parquet":
             for batch in pyarrow_parquet().ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 frame = batch.to_pandas()
@@ -44,33 +45,31 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[Chunk]:
         else:
             for frame in pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=chunk_rows, encoding="utf-8"):
                 yield [str(c) for c in frame.columns], frame.to_numpy(dtype=object).tolist()
-    except pd.errors.EmptyDataError:
-        raise ConfigError(f"{path} is empty; a CSV file starts with a header row of field names.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(
-            f"{path} is not UTF-8 text (line {_undecodable_line(path)}); convert it to UTF-8 first."
-        ) from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        raise ConfigError(f"{path} cannot be read as {kind} ({_first_line(exc)}).") from None
 
 
 def read_table(path: Path) -> pd.DataFrame:
     """A whole file as a DataFrame with pandas' own typing, as a model's metrics and train
     functions expect it."""
     kind = _readable(path)
-    try:
+    with _reading(path, kind):
         if kind == "parquet":
             pyarrow_parquet()
             return pd.read_parquet(path)
         if kind == "jsonl":
             return pd.read_json(path, lines=True, dtype=False, precise_float=True)
         return pd.read_csv(path, encoding="utf-8")
+
+
+@contextmanager
+def _reading(path: Path, kind: str) -> Iterator[None]:
+    """What pandas and pyarrow raise about a file, as one sentence naming it."""
+    try:
+        yield
     except pd.errors.EmptyDataError:
         raise ConfigError(f"{path} is empty; a CSV file starts with a header row of field names.") from None
     except UnicodeDecodeError:
-        raise ConfigError(
-            f"{path} is not UTF-8 text (line {_undecodable_line(path)}); convert it to UTF-8 first."
-        ) from None
+        line = _undecodable_line(path)
+        raise ConfigError(f"{path} is not UTF-8 text (line {line}); convert it to UTF-8 first.") from None
     except (pd.errors.ParserError, ValueError, OSError) as exc:
         raise ConfigError(f"{path} cannot be read as {kind} ({_first_line(exc)}).") from None
 
