@@ -49,15 +49,16 @@ def prepare(rows: int) -> tuple[Path, Path, Path, list[str]]:
         pyfunc_predict_fn="predict_proba",
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
     )
-    gbm_rows = WORK / f"gbm-{rows}.parquet"
+    # row groups of 100,000 rows, so Spark can split a file over both cores (one row group is one task)
+    gbm_rows = WORK / f"gbm-{rows}-rg.parquet"
     if not gbm_rows.exists():
         index = np.random.default_rng(0).integers(0, len(frame), rows)
-        frame.iloc[index].reset_index(drop=True).to_parquet(gbm_rows)
-    mojo_rows = WORK / f"mojo-{rows}.parquet"
+        frame.iloc[index].reset_index(drop=True).to_parquet(gbm_rows, row_group_size=100_000)
+    mojo_rows = WORK / f"mojo-{rows}-rg.parquet"
     if not mojo_rows.exists():
         table = pd.read_csv(MOJO.with_name("gbm_binomial.input.csv"))
         index = np.random.default_rng(1).integers(0, len(table), rows)
-        table.iloc[index].reset_index(drop=True).to_parquet(mojo_rows)
+        table.iloc[index].reset_index(drop=True).to_parquet(mojo_rows, row_group_size=100_000)
     return folder, gbm_rows, mojo_rows, names
 
 
@@ -83,6 +84,7 @@ def main() -> None:
     from scoring_runtime.spark.session import session
 
     spark = session("local[2]")
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "8m")  # small files, CPU-bound work: a task per core
     out = WORK / "out.parquet"
 
     def ours(model: Path, source: Path) -> None:
