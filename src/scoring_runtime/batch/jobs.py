@@ -23,10 +23,10 @@ import numpy as np
 from scoring_runtime.batch.evaluation import Evaluation, evaluate
 from scoring_runtime.batch.files import AtomicFile, TableWriter, count_rows, kind_of, read_chunks, read_table
 from scoring_runtime.batch.progress import progress_bar
-from scoring_runtime.batch.score import chunk_frame
+from scoring_runtime.batch.score import check_fields, chunk_frame, copied_columns
 from scoring_runtime.core.errors import BadCell, ConfigError, ModelFailed, OutputRejected
 from scoring_runtime.core.model import ServedModel
-from scoring_runtime.core.text import cell_text, value_columns
+from scoring_runtime.core.text import value_columns
 from scoring_runtime.runtimes import resolve_runtime
 from scoring_runtime.runtimes.artifacts import single_artifact_in
 from scoring_runtime.runtimes.options import LoadOptions
@@ -69,16 +69,8 @@ def score_job(
     result = Scoring()
     try:
         writer = TableWriter(output, set())
-        for piece in _scored_pieces(model, source, chunk_rows, result, quiet):
-            unknown = [name for name in include if name not in piece.fields]
-            if unknown:
-                raise ConfigError(
-                    f"--include names {', '.join(map(repr, unknown))}, which is not a field of {source.name}."
-                )
-            clash = [name for name in include if name in model.schema.output_names]
-            if clash:
-                raise ConfigError(f"--include names {', '.join(map(repr, clash))}, which the model also outputs.")
-            copied = [[_text(row[piece.fields.index(name)]) for row in piece.rows] for name in include]
+        for piece in _scored_pieces(model, source, chunk_rows, result, quiet, include):
+            copied = copied_columns(piece.fields, piece.rows, include)
             columns = copied + value_columns(piece.predictions)
             writer.numeric = {f.name for f in model.schema.outputs if f.data_type.is_numeric}
             writer.write([*include, *model.schema.output_names], [list(r) for r in zip(*columns, strict=True)])
@@ -198,16 +190,16 @@ def _evaluate(model: ServedModel, source: Path, label: str, quiet: bool) -> Eval
     return evaluate(model.schema, np.concatenate(predictions), actual, label)
 
 
-def _scored_pieces(model: ServedModel, source: Path, chunk_rows: int, result: Scoring, quiet: bool) -> Iterator[Piece]:
+def _scored_pieces(
+    model: ServedModel, source: Path, chunk_rows: int, result: Scoring, quiet: bool, include: list[str] | None = None
+) -> Iterator[Piece]:
     if chunk_rows < 1:
         raise ConfigError(f"--chunk-rows is {chunk_rows}; it must be 1 or more.")
     total = count_rows(source)
     offset = 0
     with progress_bar(total, "scoring", quiet) as advance:
         for fields, rows in read_chunks(source, chunk_rows):
-            missing = [f.name for f in model.schema.inputs if f.name not in fields]
-            if missing:
-                raise ConfigError(f"{source.name} lacks the model's input field(s) {', '.join(map(repr, missing))}.")
+            check_fields(model, source, fields, include or [])
             for piece in _pieces(model, fields, rows, offset, result):
                 result.scored += len(piece.rows)
                 yield piece
@@ -236,10 +228,6 @@ def _pieces(model: ServedModel, fields: list[str], rows: list[list[Any]], offset
         cause = exc.__cause__
         reason = f"the model failed ({type(cause).__name__}: {cause})" if cause else exc.detail.rstrip(".")
         raise ModelFailed(f"Records {offset} to {offset + len(rows) - 1}: {reason}.") from exc
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else cell_text(value)
 
 
 def _write_json(out: Path, value: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from scoring_runtime.core.errors import BadCell, ConfigError, InvalidInput
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import Scored, ScoreOptions, ServedModel
 from scoring_runtime.core.text import cell_text, names, value_columns
+from scoring_runtime.core.types import ShapleyKind
 
 
 def chunk_frame(model: ServedModel, fields: list[str], rows: list[list[Any]]) -> tuple[Frame, list[Sequence[Any]]]:
@@ -48,8 +49,6 @@ def result_columns(model: ServedModel, scored: Scored) -> list[tuple[str, np.nda
 
 def score_options(model: ServedModel, shapley: str | None, intervals: bool) -> ScoreOptions:
     """The options checked against what the model offers before any row is read."""
-    from scoring_runtime.core.types import ShapleyKind
-
     kind = None
     if shapley is not None:
         if shapley not in ("ORIGINAL", "TRANSFORMED"):
@@ -81,14 +80,9 @@ def score_file(
         writer = TableWriter(target, set())
         with progress_bar(total, "scoring", quiet) as advance:
             for fields, rows in read_chunks(source, chunk_rows):
-                unknown = [name for name in include if name not in fields]
-                if unknown:
-                    raise ConfigError(f"--include names {names(unknown)}, which is not a column of {source.name}.")
-                missing = [name for name in model.schema.input_names if name not in fields]
-                if missing:
-                    raise ConfigError(f"{source.name} lacks the model's input field(s) {names(missing)}.")
+                check_fields(model, source, fields, include)
                 scored = _scored(model, source, fields, rows, done, options)
-                copied = [[_text(row[fields.index(name)]) for row in rows] for name in include]
+                copied = copied_columns(fields, rows, include)
                 results = result_columns(model, scored)
                 writer.numeric = {name for name, column in results if column.dtype != object}
                 writer.numeric |= {f.name for f in model.schema.outputs if f.data_type.is_numeric}
@@ -102,6 +96,24 @@ def score_file(
         target.discard()
         raise
     return done
+
+
+def check_fields(model: ServedModel, source: Path, fields: list[str], include: list[str]) -> None:
+    """A file's columns hold the model's inputs and every `--include`d field, or the job fails."""
+    unknown = [name for name in include if name not in fields]
+    if unknown:
+        raise ConfigError(f"--include names {names(unknown)}, which is not a field of {source.name}.")
+    clash = [name for name in include if name in model.schema.output_names]
+    if clash:
+        raise ConfigError(f"--include names {names(clash)}, which the model also outputs.")
+    missing = [name for name in model.schema.input_names if name not in fields]
+    if missing:
+        raise ConfigError(f"{source.name} lacks the model's input field(s) {names(missing)}.")
+
+
+def copied_columns(fields: list[str], rows: list[list[Any]], include: list[str]) -> list[list[str]]:
+    """The `--include`d input columns as text (missing as "")."""
+    return [[_text(row[fields.index(name)]) for row in rows] for name in include]
 
 
 def _scored(

@@ -13,10 +13,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from scoring_runtime.batch.files import SUFFIXES, kind_of
 from scoring_runtime.core.errors import ConfigError, RequestError
 from scoring_runtime.spark.worker import FAILURE
-
-_FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "json", ".json": "json"}
 
 
 def score_files(
@@ -53,7 +52,7 @@ def score_files(
         (writer.option("header", True).csv if write_as == "csv" else getattr(writer, write_as))(target)
         rows = spark.read.format(write_as).option("header", True).load(target).count()
         if local_out is not None:
-            _replace(Path(target), local_out)
+            replace_output(Path(target), local_out)
         return rows
     except Exception as exc:
         raise _sentence(exc) from None
@@ -67,13 +66,13 @@ def _is_url(location: str) -> bool:
 
 
 def _format(location: str, what: str) -> str:
+    """Spark's reader or writer for a location, by suffix as on one machine; an input without
+    one that is a folder or a URL is Parquet part files."""
     name = location.rstrip("/").rsplit("/", 1)[-1]
-    suffix = Path(name).suffix.lower()
-    if suffix in _FORMATS:
-        return _FORMATS[suffix]
-    if what == "input" and (_is_url(location) or Path(location).is_dir()):
+    if what == "input" and Path(name).suffix.lower() not in SUFFIXES and (_is_url(location) or Path(location).is_dir()):
         return "parquet"
-    raise ConfigError(f"{name} is not a .csv, .jsonl or .parquet {what} (nor a folder of Parquet files).")
+    kind = kind_of(Path(name))
+    return "json" if kind == "jsonl" else kind
 
 
 def _read(spark: Any, kind: str, source: str) -> Any:
@@ -84,7 +83,9 @@ def _read(spark: Any, kind: str, source: str) -> Any:
     return getattr(reader, kind)(source)
 
 
-def _replace(partial: Path, out: Path) -> None:
+def replace_output(partial: Path, out: Path) -> None:
+    """`partial` (a file or a folder of part files) renamed to `out`, a previous `out` removed
+    only once the new one is in place."""
     if out.exists():
         old = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.old")
         os.replace(out, old)

@@ -7,7 +7,6 @@ renamed into place only when the function has returned, so a failed job leaves n
 
 from __future__ import annotations
 
-import os
 import shutil
 import uuid
 from pathlib import Path
@@ -17,6 +16,7 @@ from scoring_runtime.core.errors import ConfigError, ModelFailed
 from scoring_runtime.runtimes import resolve_runtime
 from scoring_runtime.runtimes.options import LoadOptions
 from scoring_runtime.runtimes.source.model_source import INPUT_SCHEMA, OUTPUT_SCHEMA, ModelSource
+from scoring_runtime.spark.files import replace_output
 
 _FORMATS = {".csv": "CSV", ".parquet": "PARQUET", ".json": "JSON", ".jsonl": "JSON", ".avro": "AVRO"}
 
@@ -70,7 +70,7 @@ def spark_job(
             raise ModelFailed(f"The model's score function failed ({type(exc).__name__}: {_first_line(exc)}).") from exc
         written = [(t, o) for t, o in zip(partial, outputs, strict=True) if t.exists()]
         for temporary, out in written:
-            _replace(temporary, out)
+            replace_output(temporary, out)
         return [out for _, out in written]
     finally:
         source.close()
@@ -84,14 +84,6 @@ def _attachments(source: ModelSource) -> list[Path]:
     """Without --attachment: the model folder's files other than the source and its schemas."""
     skip = {INPUT_SCHEMA, OUTPUT_SCHEMA}
     return sorted(p for p in source.folder.iterdir() if p.is_file() and p.suffix != ".py" and p.name not in skip)
-
-
-def _replace(temporary: Path, out: Path) -> None:
-    if out.is_dir():
-        shutil.rmtree(out)
-    elif out.exists():
-        out.unlink()
-    os.replace(temporary, out)
 
 
 def _first_line(exc: Exception) -> str:

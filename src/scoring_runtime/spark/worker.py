@@ -115,10 +115,9 @@ def numeric_results(model: ServedModel) -> set[str]:
 
 
 def _column(column: np.ndarray, as_text: bool, numeric: bool) -> Any:
-    if as_text:
+    """Doubles, or (CSV output, a model source's text) the H2O API's texts."""
+    if as_text or not numeric:
         return value_columns(column.reshape(-1, 1))[0]
-    if numeric:
-        if column.dtype != object:
-            return column
-        return np.array([np.nan if v is None else v for v in column.tolist()], dtype=np.float64)
-    return value_columns(column.reshape(-1, 1))[0]
+    if column.dtype != object:
+        return column
+    return np.array([np.nan if v is None else v for v in column.tolist()], dtype=np.float64)
