@@ -187,7 +187,13 @@ class ModelSettings(BaseSettings):
     """Seconds a batch may take to score before the request gets 503 (unset = no limit)."""
 
     max_in_flight: int = Field(default=64, ge=1)
-    """Scoring requests handled at once per worker; more are shed with 503 and Retry-After."""
+    """Scoring requests handled at once per worker; more wait (`admission_wait`), then are shed
+    with 503 and Retry-After, their bodies never read."""
+
+    admission_wait: float = Field(default=1.0, ge=0)
+    """Seconds a request past `max_in_flight` waits, its body unread, for a place before its 503
+    (0 = shed at once). A wait costs the server nothing but the connection; shedding at once lets
+    clients that retry at once keep it busy refusing them (goodput fell 25 → 7 req/s)."""
 
     batch_max_rows: int = Field(default=0, ge=0)
     """Opt-in micro-batching: merge concurrent small requests into one model call of up to this

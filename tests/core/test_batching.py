@@ -35,7 +35,7 @@ async def _all(service: ServedModel, requests: list[ScoreRequest]) -> list:
     """Requests arriving together, as the route handles them: reading a body yields to the others."""
 
     async def one(request: ScoreRequest) -> dict:
-        with service.arrival():
+        async with service.arrival():
             await asyncio.sleep(0)
             return await score_async(service, request)
 

@@ -195,13 +195,15 @@ def test_a_slow_batch_gets_503_and_the_server_stays_ready(sleepy_model, server_l
 
 
 def test_a_flood_is_shed_with_503_and_retry_after(sleepy_model, server_logs):
-    server = start_server(sleepy_model, server_logs, env={"SCORER_MAX_IN_FLIGHT": "2", "SCORER_SCORING_THREADS": "2"})
+    env = {"SCORER_MAX_IN_FLIGHT": "2", "SCORER_SCORING_THREADS": "2", "SCORER_ADMISSION_WAIT": "0.3"}
+    server = start_server(sleepy_model, server_logs, env=env)
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             with ThreadPoolExecutor(max_workers=8) as pool:
                 responses = list(pool.map(lambda _: client.post("/model/score", json=_sleep_request(1.0)), range(8)))
             statuses = sorted(r.status_code for r in responses)
             assert statuses.count(200) >= 2 and statuses.count(503) >= 4, statuses
+            assert all(r.elapsed.total_seconds() >= 0.25 for r in responses if r.status_code == 503)
             shed = next(r for r in responses if r.status_code == 503)
             assert shed.headers["retry-after"] == "1"
             assert_error(shed, 503, "retry shortly")
@@ -228,8 +230,9 @@ def _length(received: bytes) -> int:
 
 def test_a_request_past_the_limit_is_refused_before_its_body_is_read(sleepy_model, server_logs):
     """Headers announcing a 10 MB body, and no body: past the in-flight limit the answer comes
-    at once, so a flood of refused requests costs no body reading or parsing."""
-    server = start_server(sleepy_model, server_logs, env={"SCORER_MAX_IN_FLIGHT": "1"})
+    once the admission wait is over, so a flood of refused requests costs no body reading or parsing."""
+    env = {"SCORER_MAX_IN_FLIGHT": "1", "SCORER_ADMISSION_WAIT": "0.3"}
+    server = start_server(sleepy_model, server_logs, env=env)
     try:
         busy = threading.Thread(
             target=lambda: httpx.post(f"{server.url}/model/score", json=_sleep_request(2.0), timeout=30)
@@ -247,7 +250,22 @@ def test_a_request_past_the_limit_is_refused_before_its_body_is_read(sleepy_mode
             waited = time.monotonic() - started
         busy.join()
         assert answer.startswith("HTTP/1.1 503"), answer
-        assert "retry shortly" in answer and waited < 1.0
+        assert "retry shortly" in answer and 0.25 < waited < 1.0
+    finally:
+        server.stop()
+
+
+def test_a_request_past_the_limit_waits_for_a_place(sleepy_model, server_logs):
+    server = start_server(sleepy_model, server_logs, env={"SCORER_MAX_IN_FLIGHT": "1", "SCORER_ADMISSION_WAIT": "5"})
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            calls = [
+                pool.submit(httpx.post, f"{server.url}/model/score", json=_sleep_request(0.8), timeout=30)
+                for _ in range(2)
+            ]
+            responses = [call.result() for call in calls]
+        assert [r.status_code for r in responses] == [200, 200]
+        assert max(r.elapsed.total_seconds() for r in responses) > 1.4  # the second waited for the first
     finally:
         server.stop()
 

@@ -9,8 +9,8 @@ Where the job runs (event loop, thread, micro-batch) is decided here, never by a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -128,11 +128,11 @@ class ServedModel:
         output fields from its first output record."""
         return self.scorer.schema
 
-    @contextmanager
-    def arrival(self) -> Iterator[None]:
-        """Held by a protocol from before it reads a request's body: requests still arriving are
-        the ones a micro-batch could wait for."""
-        with self.dispatcher.arrival():
+    @asynccontextmanager
+    async def arrival(self) -> AsyncIterator[None]:
+        """Held by a protocol from before it reads a request's body: admission happens here, and
+        requests still arriving are the ones a micro-batch could wait for."""
+        async with self.dispatcher.arrival():
             yield
 
     def check(self, options: ScoreOptions) -> None:

@@ -73,7 +73,7 @@ def add_routes(
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
-            with model.arrival():
+            async with model.arrival():
                 score_request = await json_body(request, ScoreRequest, numeric_rows=model.numeric_inputs)
                 body = await answer.score(codec.score_job(model, score_request))
         return JsonResponse(body, headers=answered(request, deployment, model, len(score_request.rows)))
@@ -94,7 +94,7 @@ def add_routes(
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
-            with model.arrival():
+            async with model.arrival():
                 contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
                 job, kind = codec.contribution_job(model, contribution_request)
                 body = await model.explain(job, kind)
@@ -105,7 +105,7 @@ def add_routes(
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
             codec.require_media(model)
-            with model.arrival():
+            async with model.arrival():
                 media_request, files = await media_body(
                     request, settings.max_media_files, settings.max_media_file_bytes
                 )

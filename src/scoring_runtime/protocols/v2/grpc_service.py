@@ -113,7 +113,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
             route_key = dict(context.invocation_metadata() or ()).get(ROUTE_KEY)
             with self.registry.answer(deployment, route_key) as answer:
                 served = answer.model
-                with served.arrival():
+                async with served.arrival():
                     parsed = read_request(request)
                     outputs = await answer.score(codec.infer_job(served, parsed))
             answered.update(rows=outputs[0].rows if outputs else 0, deployment=deployment.name, model=served.name)

@@ -100,7 +100,7 @@ def add_routes(
         headers = request.headers
         with registry.answer(deployment, headers.get(ROUTE_KEY)) as answer:
             served = answer.model
-            with served.arrival():
+            async with served.arrival():
                 body = await request.body()
                 parsed = rest.read_request(body, headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH))
                 outputs = await answer.score(codec.infer_job(served, parsed))
