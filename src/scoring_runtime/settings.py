@@ -19,7 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from scoring_runtime.core.types import ShapleyKind
 
 DEFAULT_MISSING_VALUES = ("", "NA", "N/A", "NaN", "nan", "None")
-MIB = 1024 * 1024
+KIB = 1024
+MIB = 1024 * KIB
 
 
 def bundled_model() -> Path:
@@ -58,6 +59,20 @@ class ServerSettings(BaseSettings):
 
     max_body_bytes: int = Field(default=64 * MIB, ge=1)
     """Largest request body accepted; larger bodies get 413."""
+
+    read_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a request's head may take to arrive, and its body beyond `min_body_rate`; then
+    408 and the connection is closed (a trickling client would hold a connection for ever)."""
+
+    min_body_rate: int = Field(default=16 * KIB, ge=0)
+    """Bytes per second a body must keep up after `read_timeout` (0 = no rate): a body has
+    `read_timeout` plus one second per this many bytes to arrive."""
+
+    keep_alive_timeout: float = Field(default=5.0, gt=0)
+    """Seconds an idle connection stays open, kept alive after a response or new and silent."""
+
+    max_connections: int = Field(default=1024, ge=1)
+    """Open connections per worker; a connection past it is answered 503 and closed."""
 
     max_media_files: int = Field(default=100, ge=1)
     """Most uploaded files one `/model/media-score` request may carry."""

@@ -69,6 +69,10 @@ class TooLarge(RequestError):
     """The request is over a configured size limit (bytes, rows, files)."""
 
 
+class SlowClient(RequestError):
+    """The client sent its request too slowly; the connection is closed."""
+
+
 class ModelFailed(RequestError):
     """The model itself failed on valid input."""
 

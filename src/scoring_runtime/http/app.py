@@ -25,13 +25,11 @@ from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.repository import Repository
 from scoring_runtime.http.auth import bearer_check, build_verifiers, credentials_guard
 from scoring_runtime.http.docs import add_docs
-from scoring_runtime.http.errors import ErrorShape, install_error_handlers
-from scoring_runtime.http.limits import BodyLimitMiddleware
+from scoring_runtime.http.errors import install_error_handlers, shape_chooser
+from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
 from scoring_runtime.http.observer import RequestObserver, record_grpc
-from scoring_runtime.protocols.h2o import errors as h2o_errors
 from scoring_runtime.protocols.h2o import routes as h2o_routes
-from scoring_runtime.protocols.v2 import errors as v2_errors
 from scoring_runtime.protocols.v2 import routes as v2_routes
 from scoring_runtime.settings import Settings, load_settings
 
@@ -95,12 +93,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         docs_url=None,  # add_docs serves them from package files: FastAPI's load from a CDN
         redoc_url=None,
     )
-    v2_paths = tuple(f"{prefix}{v2_routes.PREFIX}" for prefix in dict.fromkeys(("", server.path_prefix)))
-
-    def shape_for(path: str) -> ErrorShape:
-        """The protocol whose error shape answers at `path`: V2 under /v2, the H2O API elsewhere."""
-        return v2_errors if path.startswith(v2_paths) else h2o_errors
-
+    shape_for = shape_chooser(server.path_prefix)
     install_error_handlers(app, shape_for, lambda kind: metrics.failures.labels(kind).inc())
     guard = [Depends(credentials_guard(verifiers))] if verifiers else []
 
@@ -125,7 +118,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         h2o_routes.add_routes(
             app, prefix, registry, server, guard=guard, in_schema=documented and not prefix, by_deployment=True
         )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=server.max_body_bytes, shape_for=shape_for)
+    app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.of(server), shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
 

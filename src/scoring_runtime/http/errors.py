@@ -18,8 +18,11 @@ from starlette.responses import Response
 from starlette.routing import Match
 
 from scoring_runtime.core.errors import InvalidInput, RequestError
+from scoring_runtime.protocols.h2o import errors as h2o_errors
 from scoring_runtime.protocols.sentences import validation_sentence
 from scoring_runtime.protocols.statuses import SENTENCES
+from scoring_runtime.protocols.v2 import errors as v2_errors
+from scoring_runtime.protocols.v2.routes import PREFIX as V2_PREFIX
 
 log = logging.getLogger("scorer")
 
@@ -30,6 +33,18 @@ class ErrorShape(Protocol):
     def render(self, error: RequestError) -> Response: ...
 
     def render_status(self, status: int, sentence: str, headers: dict[str, str] | None = None) -> Response: ...
+
+
+def shape_chooser(path_prefix: str) -> Callable[[str], ErrorShape]:
+    """`shape_for(path)`: the protocol whose error shape answers at `path` — V2 under /v2 (and
+    the prefix's /v2), the H2O API elsewhere. Also used before any route exists: by the body
+    limits and by the connection guards, which answer from the request line alone."""
+    v2_paths = tuple(f"{prefix}{V2_PREFIX}" for prefix in dict.fromkeys(("", path_prefix)))
+
+    def shape_for(path: str) -> ErrorShape:
+        return v2_errors if path.startswith(v2_paths) else h2o_errors
+
+    return shape_for
 
 
 def install_error_handlers(app: FastAPI, shape_for: Callable[[str], ErrorShape], count: Callable[[str], None]) -> None:

@@ -1,52 +1,90 @@
-"""The request body limit, enforced while the body streams in, before anything is parsed."""
+"""The request body's limits — its size and the rate it arrives at — enforced while it streams
+in, before anything is parsed."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scoring_runtime.core.errors import InvalidInput, TooLarge
+from scoring_runtime.core.errors import InvalidInput, SlowClient, TooLarge
 from scoring_runtime.http.errors import ErrorShape
+from scoring_runtime.settings import ServerSettings
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    max_bytes: int
+    read_timeout: float
+    min_rate: int
+    """Bytes per second after `read_timeout`; 0 = no rate."""
+
+    @classmethod
+    def of(cls, settings: ServerSettings) -> BodyLimits:
+        return cls(settings.max_body_bytes, settings.read_timeout, settings.min_body_rate)
+
+    def allowed_seconds(self, received: int) -> float:
+        """How long a body that has brought `received` bytes so far may have taken."""
+        return self.read_timeout + (received / self.min_rate if self.min_rate else float("inf"))
 
 
 class BodyLimitMiddleware:
-    """413 for a body over `max_bytes`, by its Content-Length or by counting a chunked body."""
+    """413 for a body over the size limit, by its Content-Length or by counting a chunked body;
+    408 for a body that does not arrive in time. The clock starts when the app first asks for
+    the body, so a request waiting for admission is not charged for the wait."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, shape_for: Callable[[str], ErrorShape]) -> None:
+    def __init__(self, app: ASGIApp, limits: BodyLimits, shape_for: Callable[[str], ErrorShape]) -> None:
         """`shape_for(path)`: the protocol that answers an error at that path (this runs before any route)."""
         self.app = app
-        self.max_bytes = max_bytes
+        self.limits = limits
         self.shape_for = shape_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limits = self.limits
         declared = _content_length(scope)
         if declared == -1:
             await self.shape_for(scope["path"]).render(InvalidInput("The Content-Length header is not a number."))(
                 scope, receive, send
             )
             return
-        if declared is not None and declared > self.max_bytes:
-            await self.shape_for(scope["path"]).render(TooLarge(self._sentence()))(scope, receive, send)
+        if declared is not None and declared > limits.max_bytes:
+            await self.shape_for(scope["path"]).render(TooLarge(self._too_large()))(scope, receive, send)
             return
         received = 0
+        first_read: float | None = None
 
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
+        async def limited_receive() -> Message:
+            nonlocal received, first_read
+            now = time.monotonic()
+            if first_read is None:
+                first_read = now
+            with anyio.move_on_after(first_read + limits.allowed_seconds(received) - now) as waiting:
+                message = await receive()
+            if waiting.cancelled_caught:
+                raise SlowClient(self._too_slow())
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise TooLarge(self._sentence())
+                if received > limits.max_bytes:
+                    raise TooLarge(self._too_large())
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, limited_receive, send)
 
-    def _sentence(self) -> str:
-        return f"The request body is larger than the limit of {self.max_bytes} bytes."
+    def _too_large(self) -> str:
+        return f"The request body is larger than the limit of {self.limits.max_bytes} bytes."
+
+    def _too_slow(self) -> str:
+        rate = f" plus 1 s per {self.limits.min_rate} bytes" if self.limits.min_rate else ""
+        return (
+            f"The request body did not arrive within {self.limits.read_timeout:g} s{rate} "
+            "(SCORER_READ_TIMEOUT, SCORER_MIN_BODY_RATE)."
+        )
 
 
 def _content_length(scope: Scope) -> int | None:

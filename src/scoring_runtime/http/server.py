@@ -25,6 +25,7 @@ from scoring_runtime.deployments.loading import deployments_of, entry_loader
 from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.shadow import NO_SHADOW
 from scoring_runtime.http.app import create_app, grpc_module
+from scoring_runtime.http.connections import GuardedConfig, Guards
 from scoring_runtime.http.logs import logging_config
 from scoring_runtime.settings import Settings
 
@@ -36,6 +37,7 @@ def serve(settings: Settings) -> int:
     server = settings.server
     if server.grpc_port is not None:
         grpc_module()  # a missing grpcio is one sentence here, not a failed start-up in every worker
+    guards = Guards.of(server)
     log_config = logging_config(server.log_level)
     logging.config.dictConfig(log_config)
     common: dict[str, Any] = {
@@ -45,10 +47,11 @@ def serve(settings: Settings) -> int:
         "log_config": log_config,
         "access_log": server.access_log,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "timeout_keep_alive": server.keep_alive_timeout,
         "lifespan": "on",
     }
     if server.workers == 1:
-        instance = uvicorn.Server(uvicorn.Config(create_app(settings, preload=True), **common))
+        instance = uvicorn.Server(GuardedConfig(create_app(settings, preload=True), guards, **common))
         # uvicorn re-raises a SIGTERM it drained on under the handler it found: with this one
         # the process then exits 0, a finished drain, instead of dying of the signal (143).
         signal.signal(signal.SIGTERM, _drained)
@@ -63,7 +66,9 @@ def serve(settings: Settings) -> int:
     # prometheus_client decides at import whether values are shared between processes, from this
     # variable alone; the spawned workers inherit it.
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
-    config = uvicorn.Config(functools.partial(create_app, settings), factory=True, workers=server.workers, **common)
+    config = GuardedConfig(
+        functools.partial(create_app, settings), guards, factory=True, workers=server.workers, **common
+    )
     Workers(config, sockets=[config.bind_socket()]).run()
     return 0
 

@@ -9,6 +9,7 @@ from scoring_runtime.core.errors import (
     NotReady,
     Overloaded,
     RequestError,
+    SlowClient,
     TooLarge,
     Unauthenticated,
     UnsupportedContent,
@@ -18,6 +19,7 @@ STATUS: dict[type[RequestError], int] = {
     InvalidInput: 400,
     Unauthenticated: 401,
     NotFound: 404,
+    SlowClient: 408,
     TooLarge: 413,
     UnsupportedContent: 415,
     ModelFailed: 500,
@@ -27,6 +29,7 @@ STATUS: dict[type[RequestError], int] = {
 HEADERS: dict[type[RequestError], dict[str, str]] = {
     Unauthenticated: {"WWW-Authenticate": "Bearer"},
     Overloaded: {"Retry-After": "1"},
+    SlowClient: {"Connection": "close"},
 }
 SENTENCES = {
     404: "No such endpoint.",

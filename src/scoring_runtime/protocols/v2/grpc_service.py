@@ -24,6 +24,7 @@ from scoring_runtime.core.errors import (
     NotReady,
     Overloaded,
     RequestError,
+    SlowClient,
     TooLarge,
     Unauthenticated,
     UnsupportedContent,
@@ -50,6 +51,7 @@ CODES: dict[type[RequestError], grpc.StatusCode] = {
     ModelFailed: grpc.StatusCode.INTERNAL,
     NotReady: grpc.StatusCode.UNAVAILABLE,
     Overloaded: grpc.StatusCode.UNAVAILABLE,
+    SlowClient: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 """The one place gRPC answers a core error: its status code, with the error's sentence."""
 _CONTENTS = {
