@@ -8,7 +8,7 @@ import joblib
 import numpy as np
 import pytest
 
-from scoring_runtime.core.errors import InvalidInput, ModelFailed
+from scoring_runtime.core.errors import InvalidInput
 from scoring_runtime.core.model import ServedModel
 from scoring_runtime.protocols.h2o.wire import ScoreRequest
 from scoring_runtime.runtimes import load_scorer
@@ -87,7 +87,8 @@ def test_errors_stay_with_the_request_that_caused_them(pump_model):
     missing = ScoreRequest(fields=list(features.columns), rows=[["NA"] * features.shape[1]])  # the GBM rejects NaN
     not_a_number = ScoreRequest(fields=list(features.columns), rows=[["x"] * features.shape[1]])
     answers = asyncio.run(_all(service, [*good[:2], missing, not_a_number, *good[2:]]))
-    assert isinstance(answers[2], ModelFailed) and isinstance(answers[3], InvalidInput)
+    assert isinstance(answers[2], InvalidInput) and "in row 0 is missing, and this model" in answers[2].detail
+    assert isinstance(answers[3], InvalidInput) and "not a number" in answers[3].detail
     assert all("score" in a for a in (*answers[:2], *answers[4:]))
     assert calls[0] == 5 and calls[1:] == [1, 1, 1, 1, 1]  # merged call failed, then each alone
 

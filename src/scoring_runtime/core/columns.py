@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,6 +19,7 @@ import pandas as pd
 
 from scoring_runtime.core.errors import BadCell
 from scoring_runtime.core.frame import Frame
+from scoring_runtime.core.numbers import OutOfRange, all_in_grammar, is_number, read_number
 from scoring_runtime.core.text import cell_text, quote
 from scoring_runtime.core.types import DataType, Field, ModelSchema
 
@@ -39,7 +39,7 @@ class ReadOptions:
     @cached_property
     def numeric_fast_path(self) -> bool:
         """Numpy's parser may only be trusted when no missing token is itself a number."""
-        return not any(_parses_as_number(token) for token in self.missing)
+        return not any(is_number(token) for token in self.missing)
 
 
 def read_frame(columns: Mapping[str, Sequence[Any]], rows: int, schema: ModelSchema, options: ReadOptions) -> Frame:
@@ -88,16 +88,12 @@ def objects(values: list[Any]) -> np.ndarray:
 
 def _read_numbers(name: str, column: Sequence[Any], kinds: set[type], options: ReadOptions) -> np.ndarray:
     if bool not in kinds and options.numeric_fast_path:
-        if type(None) not in kinds:
-            try:
-                return np.array(column, dtype=np.float64)
-            except (ValueError, OverflowError):
-                pass
-        missing = options.missing
-        try:  # missing tokens mapped first; numpy still parses the numbers
-            return np.array([np.nan if v is None or v in missing else v for v in column], dtype=np.float64)
-        except (ValueError, OverflowError):
-            pass
+        if type(None) not in kinds and (values := _vectorised(column, kinds == {str})) is not None:
+            return values
+        missing = options.missing  # missing tokens mapped first; numpy still parses the numbers
+        mapped = [np.nan if v is None or v in missing else v for v in column]
+        if (values := _vectorised(mapped, False)) is not None:
+            return values
     values = np.empty(len(column), dtype=np.float64)
     for row, value in enumerate(column):
         if value is None:
@@ -111,13 +107,31 @@ def _read_numbers(name: str, column: Sequence[Any], kinds: set[type], options: R
             values[row] = np.nan
             continue
         try:
-            values[row] = float(text)
+            values[row] = read_number(text)
+        except OutOfRange:
+            raise BadCell(
+                row, f"Field '{name}' in row ", f" has the value {quote(text)}, which is outside the float64 range."
+            ) from None
         except ValueError:
             if not options.invalid_numbers_as_missing:
                 raise BadCell(
                     row, f"Field '{name}' in row ", f" has the value {quote(text)}, which is not a number."
                 ) from None
             values[row] = np.nan
+    return values
+
+
+def _vectorised(cells: Sequence[Any], all_text: bool) -> np.ndarray | None:
+    """numpy's parse of a whole column, kept only when each of its texts is in the number grammar
+    and no infinity came from anything but `Infinity` (numpy reads `inf`, `1_0`, `١٢` and `1e999`);
+    else None, and the per-cell path reads the column and names its bad cell."""
+    try:
+        values = np.array(cells, dtype=np.float64)
+    except (ValueError, OverflowError):
+        return None
+    texts = cells if all_text else [v for v in cells if type(v) is str]
+    if not all_in_grammar(texts) or np.isinf(values).any():
+        return None
     return values
 
 
@@ -167,13 +181,6 @@ def _read_media(name: str, column: Sequence[Any], options: ReadOptions) -> list[
             except (binascii.Error, ValueError):
                 raise BadCell(row, f"Media field '{name}' in row ", " is not valid base64.") from None
     return values
-
-
-def _parses_as_number(text: str) -> bool:
-    try:
-        return not math.isnan(float(text))
-    except ValueError:
-        return False
 
 
 def _json_kind(value: Any) -> str:

@@ -133,10 +133,67 @@ def test_unreadable_values_name_field_and_row(column, value, fragment):
 
 
 @pytest.mark.parametrize("huge", ["1e999999", 10**400, "-" + "9" * 400])
-def test_numbers_beyond_float64_read_as_infinity(huge):
+def test_numbers_beyond_float64_are_refused_naming_the_cell(huge):
     for row in ([huge, "1"], [huge, None]):  # vectorised path, and the per-cell path a null forces
-        frame, _ = to_frame(["num", "count"], [row], _numbers_only(), OPTIONS)
-        assert math.isinf(frame["num"][0])
+        with pytest.raises(
+            InvalidInput, match=r"Field 'num' in row 0 has the value .*, which is outside the float64 range"
+        ):
+            to_frame(["num", "count"], [row], _numbers_only(), OPTIONS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "inf",
+        "-inf",
+        "infinity",
+        "INFINITY",
+        "1_000",
+        " 12",
+        "12 ",
+        "0x10",
+        "\u0661\u0662",
+        "\uff11\uff12",
+        "1e",
+        "e5",
+        "--1",
+        "1.2.3",
+    ],
+)
+def test_texts_outside_the_number_grammar_are_not_numbers(text):
+    for rows in ([[text, "1"]], [[text, None]], [[text, "1"], ["NA", "2"]]):  # each of the column reader's paths
+        with pytest.raises(InvalidInput, match=r"Field 'num' in row 0 has the value .*, which is not a number\."):
+            to_frame(["num", "count"], rows, _numbers_only(), OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("12", 12.0),
+        ("-1.5", -1.5),
+        ("+1.5", 1.5),
+        (".5", 0.5),
+        ("5.", 5.0),
+        ("1E-3", 0.001),
+        ("-0", -0.0),
+        ("Infinity", math.inf),
+        ("-Infinity", -math.inf),
+        ("+Infinity", math.inf),
+        ("1.7976931348623157e308", 1.7976931348623157e308),
+    ],
+)
+def test_texts_in_the_number_grammar_read_as_python_reads_them(text, value):
+    for rows in ([[text, "1"]], [[text, None]], [[text, "1"], ["NA", "2"]]):
+        frame, _ = to_frame(["num", "count"], rows, _numbers_only(), OPTIONS)
+        assert frame["num"][0] == value and math.copysign(1, frame["num"][0]) == math.copysign(1, value)
+
+
+def test_nan_is_missing_only_as_a_missing_token():
+    frame, _ = to_frame(["num", "count"], [["NaN", "1"]], _numbers_only(), OPTIONS)
+    assert math.isnan(frame["num"][0])
+    strict = ReadOptions(frozenset({"NA"}))
+    with pytest.raises(InvalidInput, match="which is not a number"):
+        to_frame(["num", "count"], [["NaN", "1"]], _numbers_only(), strict)
 
 
 def _numbers_only() -> ModelSchema:

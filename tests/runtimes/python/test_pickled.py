@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.errors import BadCell, ModelLoadError
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.types import Capability, DataType, ScoringType
 from scoring_runtime.runtimes import load_scorer
 from tests.frames import OPTIONS, to_frame
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
+from tests.server_process import REPO
 
 
 def _as_request_table(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -144,3 +145,14 @@ def test_a_pickle_needing_a_missing_package_names_it(tmp_path):
     )
     with pytest.raises(ModelLoadError, match="needs the Python package 'not_a_module_x', which is not installed"):
         load_scorer(artifact)
+
+
+def test_a_missing_value_a_model_cannot_take_is_the_callers_error_naming_the_cell():
+    artifact = REPO / "models" / "hydraulic" / "cool_cond_y.joblib"
+    scorer = load_scorer(artifact)
+    fields = list(scorer.schema.input_names)
+    rows = [["1.0"] * len(fields), ["1.0"] * len(fields)]
+    rows[1][3] = "NA"
+    frame, _ = to_frame(fields, rows, scorer.schema, OPTIONS)
+    with pytest.raises(BadCell, match=rf"^Field '{fields[3]}' in row 1 is missing, and this model \(GradientBoosting"):
+        scorer.score(frame)

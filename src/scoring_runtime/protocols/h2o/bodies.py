@@ -18,6 +18,7 @@ from starlette.requests import Request
 from scoring_runtime.core.errors import InvalidInput, TooLarge, UnsupportedContent
 from scoring_runtime.protocols.h2o.rows import FloatRows
 from scoring_runtime.protocols.h2o.wire import MediaScoreRequest, TableRequest
+from scoring_runtime.protocols.offload import parsed
 from scoring_runtime.protocols.sentences import validation_sentence
 
 M = TypeVar("M", bound=BaseModel)
@@ -101,14 +102,16 @@ def _rectangle(text: bytes | memoryview) -> np.ndarray | None:
         block = np.array(_FLOAT_ROWS.decode(text), dtype=np.float64)
     except (msgspec.DecodeError, ValueError):  # ValidationError is a DecodeError; ValueError: rows of unequal length
         return None
-    return block if block.ndim == 2 else None
+    # msgspec reads the texts "inf", "nan" and "Infinity" as floats too: the cell reader decides on them
+    return block if block.ndim == 2 and np.isfinite(block).all() else None
 
 
 async def json_body(request: Request, model: type[M], *, numeric_rows: bool = False) -> M:
     media_type = _media_type(request)
     if media_type and media_type != "application/json" and not media_type.endswith("+json"):
         raise UnsupportedContent(f"The request body must be JSON (Content-Type: application/json), not {media_type}.")
-    return parse_json(await request.body(), model, numeric_rows=numeric_rows)
+    raw = await request.body()
+    return await parsed(len(raw), lambda: parse_json(raw, model, numeric_rows=numeric_rows))
 
 
 async def media_body(

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.params import Depends
-from starlette.responses import PlainTextResponse
+from starlette.responses import PlainTextResponse, Response
 
 from scoring_runtime.core.model import ServedModel
 from scoring_runtime.deployments.deployment import Deployment
@@ -30,6 +30,7 @@ from scoring_runtime.protocols.h2o.wire import (
     ScoreResponse,
 )
 from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
+from scoring_runtime.protocols.offload import json_answer
 from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
 from scoring_runtime.settings import ServerSettings
@@ -69,18 +70,20 @@ def add_routes(
         request.state.model = model.name
         return {MODEL_HEADER: model.name}
 
-    async def score(request: Request) -> JsonResponse:
+    async def score(request: Request) -> Response:
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
             async with model.arrival():
                 score_request = await json_body(request, ScoreRequest, numeric_rows=model.numeric_inputs)
                 body = await answer.score(codec.score_job(model, score_request))
-        return JsonResponse(body, headers=answered(request, deployment, model, len(score_request.rows)))
+        return await json_answer(
+            body, len(score_request.rows), answered(request, deployment, model, len(score_request.rows))
+        )
 
     async def score_file(
         request: Request, file: str | None = Query(default=None, description="CSV file name")
-    ) -> JsonResponse:
+    ) -> Response:
         deployment = deployment_of(request)
         path = resolve_score_file(settings.score_file_dir, file or "")
         fields, rows = read_csv_table(path)
@@ -88,9 +91,9 @@ def add_routes(
             model = answer.model
             job = codec.score_job(model, ScoreRequest(fields=fields, rows=rows), blocking=True)
             body = await answer.score(job)
-        return JsonResponse(body, headers=answered(request, deployment, model, len(rows)))
+        return await json_answer(body, len(rows), answered(request, deployment, model, len(rows)))
 
-    async def contribution(request: Request) -> JsonResponse:
+    async def contribution(request: Request) -> Response:
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
@@ -98,9 +101,11 @@ def add_routes(
                 contribution_request = await json_body(request, ContributionRequest, numeric_rows=model.numeric_inputs)
                 job, kind = codec.contribution_job(model, contribution_request)
                 body = await model.explain(job, kind)
-        return JsonResponse(body, headers=answered(request, deployment, model, len(contribution_request.rows)))
+        return await json_answer(
+            body, len(contribution_request.rows), answered(request, deployment, model, len(contribution_request.rows))
+        )
 
-    async def media_score(request: Request) -> JsonResponse:
+    async def media_score(request: Request) -> Response:
         deployment = deployment_of(request)
         with registry.answer(deployment, request.headers.get(ROUTE_KEY)) as answer:
             model = answer.model
@@ -110,7 +115,9 @@ def add_routes(
                     request, settings.max_media_files, settings.max_media_file_bytes
                 )
                 body = await answer.score(codec.media_job(model, media_request, files))
-        return JsonResponse(body, headers=answered(request, deployment, model, len(media_request.rows)))
+        return await json_answer(
+            body, len(media_request.rows), answered(request, deployment, model, len(media_request.rows))
+        )
 
     async def readyz(request: Request) -> PlainTextResponse:
         name = request.path_params.get("deployment")

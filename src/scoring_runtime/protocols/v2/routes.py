@@ -18,6 +18,7 @@ from scoring_runtime.core.errors import NotFound
 from scoring_runtime.deployments.deployment import Deployment
 from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.repository import Repository
+from scoring_runtime.protocols import offload
 from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
 from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
@@ -102,11 +103,15 @@ def add_routes(
             served = answer.model
             async with served.arrival():
                 body = await request.body()
-                parsed = rest.read_request(body, headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH))
-                outputs = await answer.score(codec.infer_job(served, parsed))
-        request.state.rows = outputs[0].rows if outputs else 0
+                content_type, header_length = headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH)
+                infer = await offload.parsed(len(body), lambda: rest.read_request(body, content_type, header_length))
+                outputs = await answer.score(codec.infer_job(served, infer))
+        rows = outputs[0].rows if outputs else 0
+        request.state.rows = rows
         request.state.deployment, request.state.model = deployment.name, served.name
-        content, response_headers = rest.write_response(parsed, outputs, name, served.version, served.model_id)
+        content, response_headers = await offload.encoded(
+            rows, lambda: rest.write_response(infer, outputs, name, served.version, served.model_id)
+        )
         response_headers[MODEL_HEADER] = served.name
         return Response(content, headers=response_headers)
 

@@ -22,6 +22,7 @@ import numpy as np
 from fastavro.validation import validate
 
 from scoring_runtime.core.errors import ModelLoadError
+from scoring_runtime.core.numbers import read_number
 from scoring_runtime.core.text import quote
 from scoring_runtime.core.types import DataType, Field
 
@@ -164,10 +165,8 @@ def _as(kind: str, text: str) -> Any:
         return text
     if kind == "boolean":
         return True if text in _TRUE else False if text in _FALSE else None
-    if not text.isascii():
-        return None
     try:
-        number = float(text)
+        number = read_number(text)
     except ValueError:
         return None
     if not math.isfinite(number):
