@@ -37,7 +37,8 @@ ARG CONFIG=
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin scorer
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/scorer /opt/scorer
-COPY ${MODEL} ${MODEL}.schema.json* /models/
+# the artifact and each sidecar it may have: schema, calibration (intervals), background sample (Kernel SHAP)
+COPY ${MODEL} ${MODEL}.schema.json* ${MODEL}.calibration.json* ${MODEL}.background.csv* /models/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

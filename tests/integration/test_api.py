@@ -20,6 +20,7 @@ from tests.http_assertions import assert_error
 from tests.media_model import PngWidthRegressor
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
 from tests.server_process import REPO, start_server
+from tests.slow_model import SleepyRegressor
 
 pytestmark = pytest.mark.integration
 
@@ -316,12 +317,13 @@ def test_media_errors(media_server):
         assert client.get("/readyz").text == "Ready"
 
 
-def test_a_model_failure_is_a_500_sentence_and_harms_no_later_request(pump_model, server_logs):
-    artifact, features = pump_model
+def test_a_model_failure_is_a_500_sentence_and_harms_no_later_request(tmp_path, server_logs):
+    artifact = tmp_path / "sleepy.pkl"
+    joblib.dump(SleepyRegressor(), artifact)
     server = start_server(artifact, server_logs)
     try:
-        good = {"fields": list(features.columns), "rows": features.head(2).astype(str).to_numpy().tolist()}
-        bad = {**good, "rows": [["NA"] * len(good["fields"])]}  # GradientBoostingRegressor rejects NaN
+        good = {"fields": ["seconds"], "rows": [["0"]]}
+        bad = {"fields": ["seconds"], "rows": [["-1"]]}  # time.sleep raises: the model's own failure
         with server.client() as client:
             assert_error(client.post("/model/score", json=bad), 500, "The model failed to score this request")
             assert client.post("/model/score", json=good).status_code == 200
