@@ -13,6 +13,8 @@ import anyio
 import orjson
 from starlette.responses import Response
 
+from scoring_runtime.protocols.responses import JsonResponse
+
 T = TypeVar("T")
 
 LARGE_BODY_BYTES = 256 * 1024
@@ -38,5 +40,7 @@ async def encoded(rows: int, encode: Callable[[], T]) -> T:
 
 async def json_answer(body: Any, rows: int, headers: dict[str, str]) -> Response:
     """The JSON response of an answer with `rows` rows, encoded off the loop when it is big."""
-    content = await encoded(rows, lambda: orjson.dumps(body))
+    if rows <= LARGE_ANSWER_ROWS:
+        return JsonResponse(body, headers=headers)
+    content = await anyio.to_thread.run_sync(orjson.dumps, body)
     return Response(content, media_type="application/json", headers=headers)
