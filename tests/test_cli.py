@@ -55,6 +55,7 @@ def test_inspect_prints_runtime_schema_capabilities_and_notes():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["runtime"] == "h2o3_mojo"
+    assert report["mlops"] == {"artifactType": "h2o3/mojo", "runtimes": ["h2o3_mojo_runtime"]}
     assert report["capabilities"] == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE"]
     assert report["properties"]["scoringType"] == "REGRESSION"
     assert any(note.startswith("Java runtime:") for note in report["notes"])
@@ -70,3 +71,13 @@ def test_inspect_into_a_pipe_that_closes_early_is_no_traceback():
         timeout=300,
     )
     assert run.returncode == 0 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
+
+
+def test_an_mlops_runtime_name_is_accepted_and_a_wrong_one_is_one_sentence():
+    model = str(REPO / "models" / "airlines" / "distance.zip")
+    result = run_scorer("inspect", model, "--runtime", "h2o3_mojo_runtime")
+    assert result.returncode == 0 and json.loads(result.stdout)["runtime"] == "h2o3_mojo", result.stderr
+    wrong = run_scorer("inspect", model, "--runtime", "h2o3-mojo-typo")
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr.startswith("scorer: Unknown runtime 'h2o3-mojo-typo'; choose one of h2o3_mojo,")
+    assert len(wrong.stderr.strip().splitlines()) == 1

@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     from scoring_runtime.settings import Settings
 
 EXIT_FAILED = 2
+RUNTIME_HELP = (
+    "force a runtime instead of detecting it: h2o3_mojo, dai_mojo, mlflow, pickle, model_source, or an H2O MLOps "
+    "name such as h2o3/mojo, h2o3_mojo_runtime, dai/mojo_pipeline, dai_mojo_runtime, python/mlflow, python/pickle"
+)
 _SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", "grpc_port", "model_name", "config")
 
 
@@ -70,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (SCORER_PORT, default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (SCORER_WORKERS, default 1)")
     serve.add_argument("--path-prefix", help="also serve every route under this prefix (SCORER_PATH_PREFIX)")
-    serve.add_argument("--runtime", help="force a runtime instead of detecting it (SCORER_RUNTIME)")
+    serve.add_argument("--runtime", help=RUNTIME_HELP + " (SCORER_RUNTIME)")
     serve.add_argument(
         "--grpc-port", type=int, help="also serve the V2 gRPC inference service on this port (SCORER_GRPC_PORT)"
     )
@@ -86,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
 
     offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
     offline.add_argument("model", type=Path, help="model artifact (file or folder)")
-    offline.add_argument("--runtime", help="force a runtime instead of detecting it")
+    offline.add_argument("--runtime", help=RUNTIME_HELP)
 
     score = commands.add_parser(
         "score", parents=[offline], help="score a file (CSV, JSON lines, Parquet) into another, here or on Spark"
@@ -125,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         "inspect", help="print a model's runtime, schema and capabilities, or every model and deployment of a file"
     )
     inspect.add_argument("model", nargs="?", type=Path, help="model artifact (file or folder)")
-    inspect.add_argument("--runtime", help="force a runtime instead of detecting it")
+    inspect.add_argument("--runtime", help=RUNTIME_HELP)
     inspect.add_argument("--config", type=Path, help="a deployments file: print its models and deployments")
     inspect.set_defaults(handler=_inspect)
     return parser
@@ -283,9 +287,11 @@ def _inspect(args: argparse.Namespace) -> int:
 
 def _model_report(model: ServedModel) -> dict[str, Any]:
     from scoring_runtime.protocols.h2o.codec import schema_document
+    from scoring_runtime.runtimes.names import mlops_names
 
     return {
         "runtime": model.info.runtime,
+        "mlops": mlops_names(model.info.runtime),
         "capabilities": sorted(c.value for c in model.capabilities),
         "mediaFields": list(model.schema.media_fields),
         "notes": list(model.info.notes),

@@ -159,7 +159,8 @@ class ModelSettings(BaseSettings):
     """Model artifact to serve (file or folder); unset = the bundled default model."""
 
     runtime: str | None = None
-    """Force a runtime (`pickle`, `h2o3_mojo`, `dai_mojo`, `mlflow`) instead of detecting it."""
+    """Force a runtime instead of detecting it: `h2o3_mojo`, `dai_mojo`, `mlflow`, `pickle`,
+    `model_source`, or an H2O MLOps artifact type or runtime name (`h2o3/mojo`, `dai_mojo_runtime`, ...)."""
 
     model_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """The model's name in the Open Inference Protocol (`/v2/models/<name>`); default: the
@@ -178,6 +179,10 @@ class ModelSettings(BaseSettings):
         default="ALL", validation_alias=_aliases("shapley_types_enabled", "SHAPLEY_TYPES_ENABLED")
     )
     """Which Shapley types the server offers (`SHAPLEY_TYPES_ENABLED`), narrowing the model's."""
+
+    shapley_enable: bool = Field(default=True, validation_alias=_aliases("shapley_enable", "SHAPLEY_ENABLE"))
+    """`SHAPLEY_ENABLE=false` turns Shapley values off whatever `SHAPLEY_TYPES_ENABLED` says, as
+    H2O's scorers read the two."""
 
     missing_values: Annotated[tuple[str, ...], NoDecode] = DEFAULT_MISSING_VALUES
     """Cell texts read as missing values (comma-separated in the environment)."""
@@ -250,6 +255,8 @@ class ModelSettings(BaseSettings):
 
     @property
     def shapley_kinds(self) -> frozenset[ShapleyKind]:
+        if not self.shapley_enable:
+            return frozenset()
         if self.shapley_types_enabled == "ALL":
             return frozenset(ShapleyKind)
         if self.shapley_types_enabled == "NONE":

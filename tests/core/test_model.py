@@ -48,3 +48,11 @@ def test_shapley_types_enabled_narrows_capabilities(enabled, expected):
     kinds = ModelSettings(_env_file=None, shapley_types_enabled=enabled).shapley_kinds
     assert {c.value for c in effective_capabilities(scorer, kinds)} == expected
     assert kinds <= frozenset(ShapleyKind)
+
+
+def test_shapley_enable_false_turns_every_type_off(monkeypatch):
+    monkeypatch.setenv("SHAPLEY_ENABLE", "false")
+    monkeypatch.setenv("SHAPLEY_TYPES_ENABLED", "ALL")
+    assert ModelSettings(_env_file=None).shapley_kinds == frozenset()
+    monkeypatch.setenv("SHAPLEY_ENABLE", "true")
+    assert ModelSettings(_env_file=None).shapley_kinds == frozenset(ShapleyKind)

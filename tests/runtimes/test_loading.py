@@ -80,6 +80,25 @@ def test_missing_artifact_and_unknown_runtime_are_one_sentence(tmp_path):
         resolve_runtime(tmp_path / "m.pkl", LoadOptions(runtime="tensorflow"))
 
 
+@pytest.mark.parametrize(
+    ("name", "runtime"),
+    [
+        ("h2o3/mojo", "h2o3_mojo"), ("h2o3_mojo_runtime", "h2o3_mojo"), ("dai/mojo_pipeline", "dai_mojo"),
+        ("dai_mojo_runtime", "dai_mojo"), ("dai-mojo-cpp_experimental", "dai_mojo"), ("python/mlflow", "mlflow"),
+        ("python/pickle", "pickle"), (" Pickle ", "pickle"), ("model_source", "model_source"),
+    ],
+)  # fmt: skip
+def test_h2o_mlops_artifact_and_runtime_names_mean_our_runtimes(tmp_path, name, runtime):
+    (tmp_path / "model.bin").write_bytes(b"x")
+    assert resolve_runtime(tmp_path / "model.bin", LoadOptions(runtime=name)) == runtime
+
+
+def test_the_dai_python_scoring_pipeline_is_refused_with_what_to_use_instead(tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"x")
+    with pytest.raises(ModelLoadError, match=r"not supported; export the MOJO pipeline \(dai/mojo_pipeline\)"):
+        resolve_runtime(tmp_path / "model.bin", LoadOptions(runtime="dai/scoring_pipeline"))
+
+
 def test_runtime_override_wins_over_detection(tmp_path):
     (tmp_path / "model.bin").write_bytes(b"x")
     assert resolve_runtime(tmp_path / "model.bin", LoadOptions(runtime="pickle")) == "pickle"

@@ -17,6 +17,7 @@ from scoring_runtime.core.types import Capability, ScoringType
 from scoring_runtime.runtimes import calibration
 from scoring_runtime.runtimes.artifacts import detect_runtime, sha256_of, single_artifact_in
 from scoring_runtime.runtimes.calibration import ConformalScorer
+from scoring_runtime.runtimes.names import canonical_runtime
 from scoring_runtime.runtimes.options import LoadOptions
 from scoring_runtime.settings import Settings
 
@@ -56,11 +57,9 @@ def resolve_runtime(path: Path, options: LoadOptions) -> str:
     """Name the runtime for `path`, raising the sentence a user needs when none fits."""
     if not path.exists():
         raise ModelLoadError(f"The model artifact {path} does not exist.")
-    name = options.runtime or detect_runtime(path)
+    name = canonical_runtime(options.runtime) if options.runtime else detect_runtime(path)
     if name is None:
         raise ModelLoadError(f"{path} is not a model artifact this server knows; it accepts {accepted_artifacts()}.")
-    if name not in RUNTIMES:
-        raise ModelLoadError(f"Unknown runtime '{name}'; choose one of {', '.join(RUNTIMES)}.")
     return name
 
 
