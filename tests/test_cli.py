@@ -81,3 +81,27 @@ def test_an_mlops_runtime_name_is_accepted_and_a_wrong_one_is_one_sentence():
     assert wrong.returncode == 2 and wrong.stdout == ""
     assert wrong.stderr.startswith("scorer: Unknown runtime 'h2o3-mojo-typo'; choose one of h2o3_mojo,")
     assert len(wrong.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "sentence"),
+    [
+        (["serve", "https://example.com/m.zip"], {}, "scorer: SCORER_MODEL: https://example.com/m.zip is a URL, and"),
+        (["inspect", "models/airlines/distance.zip"], {"SCORER_MAX_ROWS": "many"}, "scorer: SCORER_MAX_ROWS: Input should be a valid integer, unable to parse string as an integer (it is 'many')."),
+        (["inspect", "models/airlines/distance.zip"], {"SHAPLEY_TYPES_ENABLED": "X"}, "scorer: SHAPLEY_TYPES_ENABLED: Input should be"),
+    ],
+)  # fmt: skip
+def test_bad_settings_and_urls_are_one_sentence_naming_what_the_user_set(args, env, sentence, monkeypatch):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run_scorer(*args)
+    assert result.returncode == 2 and result.stderr.startswith(sentence), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_folder_holding_two_artifacts_names_them(tmp_path):
+    for name in ("a.joblib", "b.pkl"):
+        (tmp_path / name).write_bytes((REPO / "models" / "hydraulic" / "cool_cond_y.joblib").read_bytes())
+    result = run_scorer("inspect", str(tmp_path))
+    assert result.returncode == 2
+    assert "holds 2 model artifacts (a.joblib, b.pkl); name the one to serve" in result.stderr

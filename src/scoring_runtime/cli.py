@@ -30,6 +30,8 @@ _SERVE_OPTIONS = ("model", "host", "port", "workers", "path_prefix", "runtime", 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if getattr(args, "model", None) is not None and "://" not in args.model:
+        args.model = Path(args.model)  # a URL stays text, for the settings to refuse in a sentence
     if args.handler is not _serve:
         _quiet_logs()
     try:
@@ -44,8 +46,18 @@ def main(argv: list[str] | None = None) -> int:
     except RequestError as exc:
         return _fail(exc.detail)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return _fail(f"setting {'.'.join(map(str, first['loc']))}: {first['msg']}.")
+        return _fail(_setting_sentence(exc))
+
+
+def _setting_sentence(exc: ValidationError) -> str:
+    """A bad setting named as the user set it (`SCORER_MAX_ROWS`, not the field `max_rows`), with
+    the value given."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = field if field.isupper() else f"SCORER_{field.upper()}"
+    given = first.get("input")
+    shown = f" (it is {given!r})" if isinstance(given, str | int | float) and first["type"] != "value_error" else ""
+    return f"{name}: {first['msg'].removeprefix('Value error, ')}{shown}."
 
 
 def _quiet_logs() -> None:
@@ -68,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve a model: the H2O scoring API and the Open Inference Protocol (V2)")
     serve.add_argument(
-        "model", nargs="?", type=Path, help="model artifact (default: SCORER_MODEL or the bundled model)"
+        "model", nargs="?", help="model artifact, file or folder (default: SCORER_MODEL or the bundled model)"
     )
     serve.add_argument("--host", help="interface to listen on (SCORER_HOST, default 0.0.0.0)")
     serve.add_argument("--port", type=int, help="port (SCORER_PORT, default 8080)")
@@ -89,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     offline = argparse.ArgumentParser(add_help=False)  # what every offline command takes
-    offline.add_argument("model", type=Path, help="model artifact (file or folder)")
+    offline.add_argument("model", help="model artifact (file or folder)")
     offline.add_argument("--runtime", help=RUNTIME_HELP)
 
     score = commands.add_parser(
@@ -128,7 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser(
         "inspect", help="print a model's runtime, schema and capabilities, or every model and deployment of a file"
     )
-    inspect.add_argument("model", nargs="?", type=Path, help="model artifact (file or folder)")
+    inspect.add_argument("model", nargs="?", help="model artifact (file or folder)")
     inspect.add_argument("--runtime", help=RUNTIME_HELP)
     inspect.add_argument("--config", type=Path, help="a deployments file: print its models and deployments")
     inspect.set_defaults(handler=_inspect)

@@ -158,6 +158,16 @@ class ModelSettings(BaseSettings):
     model: Path | None = None
     """Model artifact to serve (file or folder); unset = the bundled default model."""
 
+    @field_validator("model", mode="before")
+    @classmethod
+    def _not_a_url(cls, value: object) -> object:
+        if isinstance(value, str) and "://" in value:
+            raise ValueError(
+                f"{value} is a URL, and the server reads a local file or folder; download it first "
+                "(the Helm chart's init container can fetch a URL)"
+            )
+        return value
+
     runtime: str | None = None
     """Force a runtime instead of detecting it: `h2o3_mojo`, `dai_mojo`, `mlflow`, `pickle`,
     `model_source`, or an H2O MLOps artifact type or runtime name (`h2o3/mojo`, `dai_mojo_runtime`, ...)."""

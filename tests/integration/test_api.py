@@ -335,7 +335,7 @@ def test_a_model_failure_is_a_500_sentence_and_harms_no_later_request(tmp_path, 
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"definitely not a pickle", "could not be unpickled"), (None, "does not exist")],
+    [(b"definitely not a pickle", "is not a pickle this server can read"), (None, "does not exist")],
 )
 def test_unusable_model_exits_non_zero_at_start_with_one_sentence(tmp_path, content, fragment):
     artifact = tmp_path / "broken.pkl"

@@ -150,5 +150,5 @@ def test_a_folder_holding_one_artifact_stands_for_it(tmp_path, default_model):
     shutil.copy(default_model, tmp_path / default_model.name)
     assert load_scorer(tmp_path).info.name == "cool_cond_y"
     (tmp_path / "other.pkl").write_bytes(b"x")
-    with pytest.raises(ModelLoadError, match="is not a model artifact"):
+    with pytest.raises(ModelLoadError, match=r"holds 2 model artifacts \(cool_cond_y.zip, other.pkl\); name the one"):
         load_scorer(tmp_path)

@@ -15,7 +15,7 @@ from scoring_runtime.core.model import ServedModel
 from scoring_runtime.core.scorer import Scorer
 from scoring_runtime.core.types import Capability, ScoringType
 from scoring_runtime.runtimes import calibration
-from scoring_runtime.runtimes.artifacts import detect_runtime, sha256_of, single_artifact_in
+from scoring_runtime.runtimes.artifacts import artifacts_in, detect_runtime, sha256_of, single_artifact_in
 from scoring_runtime.runtimes.calibration import ConformalScorer
 from scoring_runtime.runtimes.names import canonical_runtime
 from scoring_runtime.runtimes.options import LoadOptions
@@ -58,6 +58,12 @@ def resolve_runtime(path: Path, options: LoadOptions) -> str:
     if not path.exists():
         raise ModelLoadError(f"The model artifact {path} does not exist.")
     name = canonical_runtime(options.runtime) if options.runtime else detect_runtime(path)
+    if name is None and len(found := artifacts_in(path)) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ModelLoadError(
+            f"{path} holds {len(found)} model artifacts ({names}); name the one to serve, "
+            "or serve them all with a deployments file (--config)."
+        )
     if name is None:
         raise ModelLoadError(f"{path} is not a model artifact this server knows; it accepts {accepted_artifacts()}.")
     return name

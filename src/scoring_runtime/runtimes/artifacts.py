@@ -37,10 +37,15 @@ def stable_id(path: Path) -> str:
 def single_artifact_in(folder: Path) -> Path | None:
     """A folder that is not itself a model but holds exactly one artifact file (e.g. a volume
     mounted at /models) stands for that file."""
-    if not folder.is_dir() or detect_runtime(folder) is not None:
-        return None
-    found = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTIFACT_SUFFIXES]
+    found = artifacts_in(folder)
     return found[0] if len(found) == 1 else None
+
+
+def artifacts_in(folder: Path) -> list[Path]:
+    """The artifact files directly in a folder that is not itself a model (none otherwise)."""
+    if not folder.is_dir() or detect_runtime(folder) is not None:
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in ARTIFACT_SUFFIXES)
 
 
 def detect_runtime(path: Path) -> str | None:

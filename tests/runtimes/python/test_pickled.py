@@ -129,7 +129,10 @@ def test_model_without_feature_names_needs_a_sidecar(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"not a pickle at all", "could not be unpickled"), (pickle.dumps({"a": 1}), "has no predict method")],
+    [
+        (b"not a pickle at all", "is not a pickle this server can read"),
+        (pickle.dumps({"a": 1}), "has no predict method"),
+    ],
 )
 def test_unusable_pickles_are_load_errors(tmp_path, content, fragment):
     artifact = tmp_path / "m.pkl"

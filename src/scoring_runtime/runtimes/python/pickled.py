@@ -5,6 +5,7 @@ Unpickling runs code from the file; that is why the loader checks `SCORER_MODEL_
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +143,12 @@ def _unpickle(path: Path) -> Any:
         )
         raise ModelLoadError(
             f"Unpickling {path} needs the Python package '{package}', which is not installed; {hint}."
+        ) from exc
+    except (pickle.UnpicklingError, KeyError, EOFError, IndexError, ValueError) as exc:
+        # what the unpickler raises on bytes that are no pickle: `KeyError: 110` says nothing to a user
+        raise ModelLoadError(
+            f"{path} is not a pickle this server can read (saved with pickle, joblib or cloudpickle?); "
+            f"unpickling stopped with {type(exc).__name__}."
         ) from exc
     except Exception as exc:
         raise ModelLoadError(f"{path} could not be unpickled ({type(exc).__name__}: {exc}).") from exc
