@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
 import numpy as np
@@ -179,6 +179,15 @@ class ServedModel:
             return job.encode(prepared, self.contributions(frame, kind))
 
         return await self.dispatcher.run(work, job.rows, Work.BLOCKING if job.blocking else Work.EXPLAIN)
+
+    @property
+    def framework_model(self) -> object | None:
+        return self.scorer.framework_model
+
+    async def run_native(self, work: Callable[[Any], T]) -> T:
+        """`work(framework_model)` under this model's admission and scoring threads: a protocol
+        that answers through the framework's own code still queues like every other request."""
+        return await self.dispatcher.run(lambda: work(self.scorer.framework_model), 1, Work.BLOCKING)
 
     def score_now(self, frame: Frame, options: ScoreOptions = ScoreOptions()) -> Scored:
         """Score on the calling thread (batch jobs, the self-check, and every dispatched job)."""

@@ -28,6 +28,12 @@ class Scorer(ABC):
         """Shapley contributions; only called when `kind.capability` is in `capabilities`."""
         raise NotImplementedError(f"{type(self).__name__} does not compute contributions")
 
+    @property
+    def framework_model(self) -> object | None:
+        """The object the model's own framework serves it with (an MLflow pyfunc), for a protocol
+        that must answer exactly as that framework's server does; None for most runtimes."""
+        return None
+
     def close(self) -> None:  # noqa: B027  (most runtimes hold nothing that outlives garbage collection)
         """Release what the model holds outside Python's memory (a JVM object, a C++ pipeline,
         extracted files); called once, after the last request that uses it has finished."""

@@ -30,6 +30,7 @@ from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
 from scoring_runtime.http.observer import RequestObserver, record_grpc
 from scoring_runtime.protocols.h2o import routes as h2o_routes
+from scoring_runtime.protocols.mlflow import routes as mlflow_routes
 from scoring_runtime.protocols.v2 import routes as v2_routes
 from scoring_runtime.settings import Settings, load_settings
 
@@ -105,6 +106,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
     for prefix in prefixes:
         h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix)
         v2_routes.add_routes(app, prefix, repository, guard=guard, in_schema=not prefix)
+        mlflow_routes.add_routes(app, prefix, registry, guard=guard, in_schema=not prefix)
         app.add_api_route(
             prefix + "/metrics",
             render_metrics,

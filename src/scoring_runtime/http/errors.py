@@ -19,6 +19,8 @@ from starlette.routing import Match
 
 from scoring_runtime.core.errors import InvalidInput, RequestError
 from scoring_runtime.protocols.h2o import errors as h2o_errors
+from scoring_runtime.protocols.mlflow import errors as mlflow_errors
+from scoring_runtime.protocols.mlflow.routes import PATHS as MLFLOW_PATHS
 from scoring_runtime.protocols.sentences import validation_sentence
 from scoring_runtime.protocols.statuses import SENTENCES
 from scoring_runtime.protocols.v2 import errors as v2_errors
@@ -37,12 +39,16 @@ class ErrorShape(Protocol):
 
 def shape_chooser(path_prefix: str) -> Callable[[str], ErrorShape]:
     """`shape_for(path)`: the protocol whose error shape answers at `path` — V2 under /v2 (and
-    the prefix's /v2), the H2O API elsewhere. Also used before any route exists: by the body
+    the prefix's /v2), MLflow's at its paths, the H2O API elsewhere. Also used before any route exists: by the body
     limits and by the connection guards, which answer from the request line alone."""
-    v2_paths = tuple(f"{prefix}{V2_PREFIX}" for prefix in dict.fromkeys(("", path_prefix)))
+    prefixes = dict.fromkeys(("", path_prefix))
+    v2_paths = tuple(f"{prefix}{V2_PREFIX}" for prefix in prefixes)
+    mlflow_paths = frozenset(f"{prefix}{path}" for prefix in prefixes for path in MLFLOW_PATHS)
 
     def shape_for(path: str) -> ErrorShape:
-        return v2_errors if path.startswith(v2_paths) else h2o_errors
+        if path.startswith(v2_paths):
+            return v2_errors
+        return mlflow_errors if path in mlflow_paths else h2o_errors
 
     return shape_for
 

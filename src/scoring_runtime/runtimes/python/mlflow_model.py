@@ -98,6 +98,10 @@ class MlflowScorer(Scorer):
             notes=(*(f"saved with {m}" for m in mismatches), explain_note),
         )
 
+    @property
+    def framework_model(self) -> object:
+        return self._model
+
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
         assert self._explainer is not None
         return self._explainer.contributions(self._typed(frame), kind)
