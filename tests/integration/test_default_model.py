@@ -32,6 +32,16 @@ def _readme_curl() -> str:
     return match.group(1)
 
 
+def test_readme_mlflow_curl_answers_what_the_readme_shows(default_server):
+    """The README's `/invocations` example (MLflow's protocol), run as written."""
+    readme = (REPO / "README.md").read_text()
+    match = re.search(r"```bash\n(curl -s -X POST [^\n]*/invocations[^\n]*)\n```\n.*?```json\n(.*?)\n```", readme, re.S)
+    assert match, "the README's /invocations example is missing"
+    command = match.group(1).replace("http://localhost:8080", default_server.url)
+    output = subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout
+    assert json.loads(output) == json.loads(match.group(2))
+
+
 def test_readme_curl_scores_the_default_model(default_server):
     """The README's curl, run as written, answers exactly what the README shows."""
     readme = (REPO / "README.md").read_text()
