@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import ModuleType
+from typing import Any
 
 import anyio
 from fastapi import Depends, FastAPI
@@ -18,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scoring_runtime import __version__
-from scoring_runtime.core.errors import ConfigError
+from scoring_runtime.core.errors import ConfigError, RequestError
 from scoring_runtime.deployments.loading import deployments_of, entry_loader
 from scoring_runtime.deployments.peers import Peers
 from scoring_runtime.deployments.registry import ModelRegistry
@@ -29,8 +30,11 @@ from scoring_runtime.http.errors import install_error_handlers, shape_chooser
 from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
 from scoring_runtime.http.observer import RequestObserver, record_grpc
+from scoring_runtime.protocols.h2o import codec as h2o_codec
 from scoring_runtime.protocols.h2o import routes as h2o_routes
+from scoring_runtime.protocols.mlflow import codec as mlflow_codec
 from scoring_runtime.protocols.mlflow import routes as mlflow_routes
+from scoring_runtime.protocols.v2 import codec as v2_codec
 from scoring_runtime.protocols.v2 import routes as v2_routes
 from scoring_runtime.settings import Settings, load_settings
 
@@ -102,7 +106,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     prefixes = tuple(dict.fromkeys(("", server.path_prefix)))
-    add_docs(app, prefixes)
+    add_docs(app, prefixes, functools.partial(request_examples, registry))
     for prefix in prefixes:
         h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix)
         v2_routes.add_routes(app, prefix, repository, guard=guard, in_schema=not prefix)
@@ -113,6 +117,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             methods=["GET"],
             tags=["probes"],
             include_in_schema=not prefix,
+            summary="Prometheus metrics",
+            description="Requests, latency, rows, errors and model loads, summed over workers.",
             dependencies=guard if server.metrics_auth else [],
         )
     documented = server.config is not None  # one model: /<name>/... works, but the docs stay the plain API's
@@ -123,6 +129,25 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.of(server), shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
+
+
+def request_examples(registry: ModelRegistry) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each protocol's request for the root deployment's model, built from its sample request, for
+    the OpenAPI document's "Try it out"; none while no model is ready or none is the root's."""
+    try:
+        model = registry.primary(registry.deployment(None)) if registry.ready else None
+        if model is None:
+            return {}
+        found = {
+            ("POST", "/model/score"): h2o_codec.sample_request(model),
+            ("POST", "/v2/models/{model_name}/infer"): v2_codec.example_request(model),
+            ("POST", "/invocations"): mlflow_codec.example_request(model),
+        }
+    except RequestError:  # several deployments and no default, or a model without a sample
+        return {}
+    if (contribution := h2o_codec.contribution_example(model)) is not None:
+        found[("POST", "/model/contribution")] = contribution
+    return found
 
 
 def build_repository(settings: Settings, metrics: Metrics) -> Repository:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -27,9 +28,37 @@ def asset_folder() -> Path:
     return Path(fastapi_offline.__file__).parent / "static"
 
 
-def add_docs(app: FastAPI, prefixes: tuple[str, ...]) -> None:
+Examples = Callable[[], dict[tuple[str, str], dict[str, Any]]]
+"""The loaded model's request examples by (method, path); empty while no model is ready."""
+
+
+def add_docs(app: FastAPI, prefixes: tuple[str, ...], examples: Examples) -> None:
     """`/docs`, `/redoc` and `/openapi.json` under each prefix (the app is built with FastAPI's own off)."""
     folder = asset_folder()
+    generate = app.openapi
+
+    def document() -> dict[str, Any]:
+        """FastAPI's document, told the truth: no 422 (validation errors are the protocols' 400s),
+        and "Try it out" pre-filled with requests this model scores. Kept once a model gave examples."""
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = generate()
+        app.openapi_schema = None  # FastAPI caches its own; ours decides below
+        found = examples()
+        for path, operations in doc.get("paths", {}).items():
+            for method, operation in operations.items():
+                operation.get("responses", {}).pop("422", None)
+                example = found.get((method.upper(), path))
+                content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+                if example is not None and content is not None:
+                    content["example"] = example
+        for name in ("HTTPValidationError", "ValidationError"):
+            doc.get("components", {}).get("schemas", {}).pop(name, None)
+        if found:
+            app.openapi_schema = doc
+        return doc
+
+    app.openapi = document  # type: ignore[method-assign]
 
     async def openapi() -> JsonResponse:
         return JsonResponse(app.openapi())

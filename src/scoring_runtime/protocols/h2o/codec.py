@@ -109,6 +109,12 @@ def sample_request(model: ServedModel) -> Body:
     return {"fields": list(model.schema.input_names), "rows": [list(sample_row(model.schema))]}
 
 
+def contribution_example(model: ServedModel) -> Body | None:
+    """The sample request asking for the first Shapley type the model offers; None when it offers none."""
+    kinds = [k for k in ShapleyKind if k.capability in model.capabilities]
+    return {**sample_request(model), "requestShapleyValueType": kinds[0].value} if kinds else None
+
+
 def schema_document(model: ServedModel) -> Body:
     schema = model.schema
     media = ", media fields: " + ", ".join(schema.media_fields) if schema.media_fields else ""

@@ -35,6 +35,50 @@ from scoring_runtime.protocols.openapi import request_body
 from scoring_runtime.protocols.responses import JsonResponse
 from scoring_runtime.settings import ServerSettings
 
+OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("POST", "/model/score"): (
+        "Score rows",
+        "The model's outputs for each row of a table of cells (`fields`, `rows`), with Shapley values "
+        "(`requestShapleyValueType`) and prediction intervals (`requestPredictionIntervals`) when the model "
+        "offers them (`GET /model/capabilities`). The example is this model's own sample request.",
+    ),
+    ("GET", "/model/score"): (
+        "Score a CSV file on the server",
+        "Scores `file`, a CSV file (header row = field names) in the folder `SCORER_SCORE_FILE_DIR` names; "
+        "404 when that setting is off.",
+    ),
+    ("POST", "/model/contribution"): (
+        "Shapley values of rows",
+        "One contribution per input field (`ORIGINAL`) or per transformed feature (`TRANSFORMED`) plus the "
+        "bias, for each row; they add up to the model's output in its margin space.",
+    ),
+    ("POST", "/model/media-score"): (
+        "Score rows with uploaded files",
+        "A multipart form: `scoreMediaRequest` (a score request naming its media fields) and the `files` "
+        "those cells name; for models with media inputs.",
+    ),
+    ("GET", "/readyz"): (
+        "Readiness",
+        "`Ready` (200) once the model has loaded and scored its sample request; 503 before.",
+    ),
+    ("GET", "/livez"): ("Liveness", "`OK` while the process serves requests."),
+    ("GET", "/model/id"): ("The model's id", "The id the answers carry (`MODEL_ID`, or the artifact's own)."),
+    ("GET", "/model/capabilities"): (
+        "What the model can do",
+        "`SCORE`, and `CONTRIBUTION_ORIGINAL`, `CONTRIBUTION_TRANSFORMED`, `SCORE_PREDICTION_INTERVAL`, "
+        "`MEDIA`, `TEST_TIME_AUGMENTATION` where offered.",
+    ),
+    ("GET", "/model/schema"): ("The model's schema", "Its input, target and output fields with their types."),
+    ("GET", "/model/sample_request"): ("A request the model scores", "One row built from the model's schema."),
+    ("GET", "/model/challengers"): (
+        "Challengers beside the champion",
+        "For a champion/challenger deployment: each challenger's scored, failed and skipped counts and its "
+        "differences from the champion.",
+    ),
+}
+"""Every operation's summary and description in the OpenAPI document (FastAPI would make them
+from function names and docstrings: "Readyz")."""
+
 _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 401, 413, 415, 500, 503)}
 _MEDIA_FORM = {
     "type": "object",
@@ -150,7 +194,11 @@ def add_routes(
     def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
         if by_deployment:  # an unknown deployment
             options["responses"] = {**options.get("responses", {}), 404: {"model": ErrorBody}}
-        app.add_api_route(base + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options)
+        summary, description = OPERATIONS[(method, path)]
+        app.add_api_route(
+            base + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema,
+            summary=summary, description=description, **options,
+        )  # fmt: skip
 
     scoring = {"responses": {200: {"model": ScoreResponse}, **_ERRORS}, **guarded}
     route("/model/score", score, "POST", "scoring", openapi_extra=request_body(ScoreRequest), **scoring)

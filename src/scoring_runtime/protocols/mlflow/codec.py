@@ -19,6 +19,7 @@ from scoring_runtime.core.columns import fields_to_read, read_frame
 from scoring_runtime.core.errors import InvalidInput, TooLarge, UnsupportedContent
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import Job, Scored, ServedModel
+from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.text import names
 
 _FORMATS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -61,6 +62,16 @@ def invocations_job(model: ServedModel, columns: Columns, rows: int) -> Job[None
         return {"predictions": [dict(zip(output, row, strict=True)) for row in scored.predictions.tolist()]}
 
     return Job(rows, decode, encode)
+
+
+def example_request(model: ServedModel) -> dict[str, Any]:
+    """The model's sample row as `dataframe_split`, numbers as numbers."""
+    row = sample_row(model.schema)
+    data = [
+        float(text) if field.data_type.is_numeric else text
+        for field, text in zip(model.schema.inputs, row, strict=True)
+    ]
+    return {"dataframe_split": {"columns": list(model.schema.input_names), "data": [data]}}
 
 
 def _split(value: Any) -> tuple[Columns, int]:

@@ -18,6 +18,21 @@ from scoring_runtime.protocols.headers import MODEL_HEADER, ROUTE_KEY
 from scoring_runtime.protocols.mlflow import codec, native
 
 PATHS = ("/invocations", "/ping", "/health", "/version")
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "One of dataframe_split ({columns, data}), dataframe_records ([{column: value}]), "
+                    "instances or inputs (records, or {column: [values]}).",
+                }
+            },
+            "text/csv": {"schema": {"type": "string", "description": "A header row of column names, then rows."}},
+        },
+    }
+}
 
 
 def add_routes(
@@ -56,9 +71,18 @@ def add_routes(
         invocations,
         methods=["POST"],
         dependencies=list(guard),
+        openapi_extra=_BODY,
         summary="Score rows as `mlflow models serve` does",
+        description="`dataframe_split`, `dataframe_records`, `instances` or `inputs` (JSON), or CSV; answers "
+        '`{"predictions": [...]}` (an MLflow model exactly as MLflow\'s server does).',
         **options,
     )
     for path in ("/ping", "/health"):
-        app.add_api_route(prefix + path, ping, methods=["GET"], summary="MLflow's health probe", **options)
-    app.add_api_route(prefix + "/version", version, methods=["GET"], summary="The MLflow version", **options)
+        app.add_api_route(
+            prefix + path, ping, methods=["GET"], summary="MLflow's health probe",
+            description="200 once the model is loaded, as `mlflow models serve` answers.", **options,
+        )  # fmt: skip
+    app.add_api_route(
+        prefix + "/version", version, methods=["GET"], summary="The MLflow version",
+        description="The installed MLflow's version, as `mlflow models serve` answers.", **options,
+    )  # fmt: skip

@@ -17,6 +17,7 @@ from scoring_runtime.core.columns import ReadOptions, fields_to_read, objects, r
 from scoring_runtime.core.errors import InvalidInput, TooLarge
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.model import Job, Scored, ScoreOptions, ServedModel
+from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.text import names, value_columns
 from scoring_runtime.core.types import Capability, DataType, Field, ShapleyKind
 from scoring_runtime.protocols.v2.tensors import NUMERIC, NUMPY, Tensor
@@ -128,6 +129,17 @@ def frame_of(model: ServedModel, inputs: list[Tensor]) -> Frame:
         f.name: _column(f, by_name[f.name], model.read_options, f.name in media, schema.free_form) for f in fields
     }
     return Frame(columns, rows)
+
+
+def example_request(model: ServedModel) -> dict[str, Any]:
+    """The model's sample row as one tensor per input field, each of its declared datatype."""
+    row = sample_row(model.schema)
+    tensors = []
+    for input_field, text in zip(model.schema.inputs, row, strict=True):
+        datatype = _FIELD_TYPES[input_field.data_type]
+        value: Any = text if datatype == "BYTES" else text == "true" if datatype == "BOOL" else float(text)
+        tensors.append({"name": input_field.name, "shape": [1], "datatype": datatype, "data": [value]})
+    return {"inputs": tensors}
 
 
 def tensor_metadata(model: ServedModel) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

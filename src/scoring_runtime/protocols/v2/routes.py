@@ -67,6 +67,35 @@ def model_metadata(registry: ModelRegistry, name: str, version: str | None) -> d
     }
 
 
+OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
+    ("POST", "/models/{model_name}/infer"): (
+        "Infer",
+        "One input tensor per model input field (or one `[N, inputs]` tensor when every input is numeric), "
+        "in JSON or Triton's binary tensor extension; `parameters.shapley` and `prediction_intervals` add "
+        "outputs. The example is built from this model's sample request.",
+    ),
+    ("GET", "/health/live"): ("Server live", '`{"live": true}` while the process serves requests.'),
+    ("GET", "/health/ready"): ("Server ready", '`{"ready": true}` once every model is loaded; 503 before.'),
+    ("GET", ""): ("Server metadata", "The server's name, version and protocol extensions."),
+    ("GET", "/models/{model_name}"): ("Model metadata", "The model's platform, versions, input and output tensors."),
+    ("GET", "/models/{model_name}/ready"): ("Model ready", '`{"ready": true}` once this model is loaded; 503 before.'),
+    ("POST", "/repository/index"): (
+        "Model repository index",
+        'Every model with its state; `{"ready": true}` lists the ready ones.',
+    ),
+    ("POST", "/repository/models/{model_name}/load"): (
+        "Load a model",
+        "Loads (or reloads) a model of the deployments file.",
+    ),
+    ("POST", "/repository/models/{model_name}/unload"): (
+        "Unload a model",
+        "Unloads a model; its requests then get 404.",
+    ),
+}
+"""Every operation's summary and description in the OpenAPI document (a version path has its
+unversioned twin's)."""
+
+
 def add_routes(
     app: FastAPI,
     prefix: str,
@@ -131,9 +160,11 @@ def add_routes(
         return JsonResponse({"name": model_name, "unload": True})
 
     def route(path: str, endpoint: Callable[..., Any], method: str, tag: str, **options: Any) -> None:
+        summary, description = OPERATIONS[(method, path.replace("/versions/{model_version}", ""))]
         app.add_api_route(
-            prefix + PREFIX + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema, **options
-        )
+            prefix + PREFIX + path, endpoint, methods=[method], tags=[tag], include_in_schema=in_schema,
+            summary=summary, description=description, **options,
+        )  # fmt: skip
 
     guarded = {"dependencies": list(guard)}
     body = request_body(InferenceRequest, "application/json", "application/octet-stream")
