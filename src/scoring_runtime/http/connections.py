@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 import uvicorn
@@ -94,14 +95,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         response = self.shape_for(path).render(error)
         self.transport.write(_raw(response))
         self.transport.close()
-        access_log.info("request", extra={"route": "unmatched", "status": response.status_code, "reason": error.detail})
+        fields = {"route": "unmatched", "status": response.status_code, "reason": error.detail, "path": path[:200]}
+        access_log.info("request", extra=fields)
 
 
 def _raw(response: Response) -> bytes:
-    head = [f"HTTP/1.1 {response.status_code} {_REASONS.get(response.status_code, '')}".encode("latin-1")]
+    head = [f"HTTP/1.1 {response.status_code} {HTTPStatus(response.status_code).phrase}".encode("latin-1")]
     head += [name + b": " + value for name, value in response.raw_headers if name != b"connection"]
     head.append(b"connection: close")
     return b"\r\n".join(head) + b"\r\n\r\n" + bytes(response.body)
-
-
-_REASONS = {400: "Bad Request", 408: "Request Timeout", 503: "Service Unavailable"}

@@ -6,6 +6,7 @@ turned into one sentence; which protocol words the answer is decided by the requ
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Protocol
@@ -37,10 +38,12 @@ class ErrorShape(Protocol):
     def render_status(self, status: int, sentence: str, headers: dict[str, str] | None = None) -> Response: ...
 
 
+@functools.cache
 def shape_chooser(path_prefix: str) -> Callable[[str], ErrorShape]:
     """`shape_for(path)`: the protocol whose error shape answers at `path` — V2 under /v2 (and
     the prefix's /v2), MLflow's at its paths, the H2O API elsewhere. Also used before any route exists: by the body
-    limits and by the connection guards, which answer from the request line alone."""
+    limits and by the connection guards, which answer from the request line alone. Cached: each
+    new connection asks for it."""
     prefixes = dict.fromkeys(("", path_prefix))
     v2_paths = tuple(f"{prefix}{V2_PREFIX}" for prefix in prefixes)
     mlflow_paths = frozenset(f"{prefix}{path}" for prefix in prefixes for path in MLFLOW_PATHS)
