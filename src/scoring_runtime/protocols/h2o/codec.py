@@ -115,7 +115,9 @@ def contribution_example(model: ServedModel) -> Body | None:
     return {**sample_request(model), "requestShapleyValueType": kinds[0].value} if kinds else None
 
 
-def schema_document(model: ServedModel) -> Body:
+def schema_document(model: ServedModel, *, levels: bool = False) -> Body:
+    """The API's `Model`; with `levels`, each categorical input also lists the levels it knows (an
+    extension the page at `/` uses for its form; without it the contract's shape exactly)."""
     schema = model.schema
     media = ", media fields: " + ", ".join(schema.media_fields) if schema.media_fields else ""
     return {
@@ -124,7 +126,7 @@ def schema_document(model: ServedModel) -> Body:
         "description": model.info.description + media,
         "properties": {"scoringType": schema.scoring_type.value, "scoringResponLabels": list(schema.class_labels)},
         "schema": {
-            "inputFields": [_data_field(f) for f in schema.inputs],
+            "inputFields": [_data_field(f, levels=levels) for f in schema.inputs],
             "targetFields": [_data_field(f) for f in schema.targets],
             "outputFields": [_data_field(f) for f in schema.outputs],
         },
@@ -142,8 +144,11 @@ def _shapley(model: ServedModel, value: str, *, required: bool) -> ShapleyKind |
     return None
 
 
-def _data_field(field: Field) -> dict[str, str]:
-    return {"name": field.name, "dataType": field.data_type.value}
+def _data_field(field: Field, *, levels: bool = False) -> dict[str, Any]:
+    found: dict[str, Any] = {"name": field.name, "dataType": field.data_type.value}
+    if levels and field.levels is not None:
+        found["levels"] = list(field.levels)
+    return found
 
 
 def _rows(columns: list[list[str]]) -> list[list[str]]:

@@ -68,7 +68,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
         "`SCORE`, and `CONTRIBUTION_ORIGINAL`, `CONTRIBUTION_TRANSFORMED`, `SCORE_PREDICTION_INTERVAL`, "
         "`MEDIA`, `TEST_TIME_AUGMENTATION` where offered.",
     ),
-    ("GET", "/model/schema"): ("The model's schema", "Its input, target and output fields with their types."),
+    ("GET", "/model/schema"): (
+        "The model's schema",
+        "Its input, target and output fields with their types; `?levels=true` adds each categorical input's "
+        "known levels (`levels`), an extension of the H2O API.",
+    ),
     ("GET", "/model/sample_request"): ("A request the model scores", "One row built from the model's schema."),
     ("GET", "/model/challengers"): (
         "Challengers beside the champion",
@@ -177,8 +181,12 @@ def add_routes(
     async def capabilities(request: Request) -> JsonResponse:
         return JsonResponse(sorted(c.value for c in registry.capabilities(deployment_of(request))))
 
-    async def model_schema(request: Request) -> JsonResponse:
-        return JsonResponse(codec.schema_document(registry.primary(deployment_of(request))))
+    async def model_schema(
+        request: Request,
+        levels: bool = Query(default=False, description="also list each categorical input's levels"),
+    ) -> JsonResponse:
+        model = registry.primary(deployment_of(request))
+        return JsonResponse(codec.schema_document(model, levels=levels), headers={MODEL_HEADER: model.name})
 
     async def sample_request(request: Request) -> JsonResponse:
         return JsonResponse(codec.sample_request(registry.primary(deployment_of(request))))
