@@ -48,5 +48,9 @@ def test_scorer_serve_with_no_model_serves_the_default_model_from_a_wheel(tmp_pa
             body = client.post("/model/score", json=sample).json()
             assert body["fields"] == ["cool_cond_y.3", "cool_cond_y.20", "cool_cond_y.100"]
             assert abs(sum(float(v) for v in body["score"][0]) - 1) < 1e-9
+            assert "page-assets/page.js" in client.get("/").text  # the page's files are package data
+            for name in ("page.js", "page.css", "favicon.svg"):
+                assert client.get(f"/page-assets/{name}").status_code == 200
+            assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
     finally:
         server.stop()
