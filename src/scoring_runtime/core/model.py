@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import anyio
 import numpy as np
 
+from scoring_runtime.core import tracing
 from scoring_runtime.core.batching import MicroBatcher
 from scoring_runtime.core.columns import ReadOptions, read_frame
 from scoring_runtime.core.dispatcher import Dispatcher, Work
@@ -155,6 +156,20 @@ class ServedModel:
         """Run a scoring job where it costs least; plain small requests join a micro-batch when
         batching is on."""
         self.check(job.options)
+        with tracing.span("score", self._span_attributes(job.rows, job.options)):
+            return await self._dispatch(job)
+
+    def _span_attributes(self, rows: int, options: ScoreOptions) -> dict[str, str | int | bool]:
+        if not tracing.enabled():
+            return {}
+        found: dict[str, str | int | bool] = {"scorer.model": self.name, "scorer.rows": rows}
+        if options.shapley is not None:
+            found["scorer.shapley"] = options.shapley.value
+        if options.intervals:
+            found["scorer.intervals"] = True
+        return found
+
+    async def _dispatch(self, job: Job[P, Scored, T]) -> T:
         batched = self._batcher is not None and job.options.plain and not job.blocking
         if not batched or job.rows > self._batch_rows:
             kind = Work.BLOCKING if job.blocking else Work.SCORE
@@ -178,7 +193,8 @@ class ServedModel:
             prepared, frame = job.decode()
             return job.encode(prepared, self.contributions(frame, kind))
 
-        return await self.dispatcher.run(work, job.rows, Work.BLOCKING if job.blocking else Work.EXPLAIN)
+        with tracing.span("explain", self._span_attributes(job.rows, ScoreOptions(shapley=kind))):
+            return await self.dispatcher.run(work, job.rows, Work.BLOCKING if job.blocking else Work.EXPLAIN)
 
     @property
     def framework_model(self) -> object | None:
@@ -187,7 +203,8 @@ class ServedModel:
     async def run_native(self, work: Callable[[Any], T]) -> T:
         """`work(framework_model)` under this model's admission and scoring threads: a protocol
         that answers through the framework's own code still queues like every other request."""
-        return await self.dispatcher.run(lambda: work(self.scorer.framework_model), 1, Work.BLOCKING)
+        with tracing.span("score", self._span_attributes(1, ScoreOptions())):
+            return await self.dispatcher.run(lambda: work(self.scorer.framework_model), 1, Work.BLOCKING)
 
     def score_now(self, frame: Frame, options: ScoreOptions = ScoreOptions()) -> Scored:
         """Score on the calling thread (batch jobs, the self-check, and every dispatched job)."""

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from scoring_runtime import __version__
+from scoring_runtime.core import tracing
 from scoring_runtime.core.errors import ConfigError, RequestError
 from scoring_runtime.deployments.loading import deployments_of, entry_loader
 from scoring_runtime.deployments.peers import Peers
@@ -55,6 +56,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
     repository = build_repository(settings, metrics)
     registry = repository.registry
     verifiers = build_verifiers(server)
+    if server.otel_endpoint:
+        tracing.install(tracing.otlp_provider(server.otel_endpoint, server.otel_service_name, __version__))
     if preload:
         started = time.perf_counter()
         registry.start(deployments_of(settings))
@@ -89,6 +92,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         if grpc_server is not None:
             await grpc_server.stop(grace=5)
         repository.close()
+        if server.otel_endpoint:
+            tracing.shutdown()
 
     app = FastAPI(
         title="Scoring runtime",

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from scoring_runtime.core import tracing
 from scoring_runtime.http.logs import ACCESS_LOGGER, request_id
 from scoring_runtime.http.metrics import Metrics
 
@@ -58,21 +59,58 @@ class RequestObserver:
                 payload.extend(message.get("body", b"")[: _PAYLOAD_BYTES - len(payload)])
             return message
 
-        try:
-            await self.app(scope, observed_receive, observed_send)
-        finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            extra = {"payload": payload.decode("utf-8", "replace")} if self.log_payloads else {}
-            if status >= 400:
-                extra["reason"] = _reason(answer)
-                if route == "unmatched":  # refused before routing (a body limit) or no such path
-                    extra["path"] = scope["path"][:200]
-            state = scope.get("state", {})
-            answered = Answered(state.get("rows"), state.get("deployment", ""), state.get("model", ""))
-            record(
-                self.metrics, scope["method"], route, status, status < 400, time.perf_counter() - start, answered, extra
-            )
-            request_id.reset(token)
+        with tracing.request_span(scope["method"], _carrier(scope), _request_attributes(scope)) as current:
+            try:
+                await self.app(scope, observed_receive, observed_send)
+            finally:
+                self._finish(scope, start, status, payload, answer, current)
+                request_id.reset(token)
+
+    def _finish(
+        self, scope: Scope, start: float, status: int, payload: bytearray, answer: bytearray, current: Any
+    ) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        extra = {"payload": payload.decode("utf-8", "replace")} if self.log_payloads else {}
+        if status >= 400:
+            extra["reason"] = _reason(answer)
+            if route == "unmatched":  # refused before routing (a body limit) or no such path
+                extra["path"] = scope["path"][:200]
+        state = scope.get("state", {})
+        answered = Answered(state.get("rows"), state.get("deployment", ""), state.get("model", ""))
+        record(self.metrics, scope["method"], route, status, status < 400, time.perf_counter() - start, answered, extra)
+        if current is not None:
+            _traced(current, scope["method"], route, status, answered)
+
+
+def _carrier(scope: Scope) -> dict[str, str]:
+    """The request's headers for trace-context extraction (read only when tracing is on)."""
+    if not tracing.enabled():
+        return {}
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in scope.get("headers", ())}
+
+
+def _request_attributes(scope: Scope) -> dict[str, str]:
+    if not tracing.enabled():
+        return {}
+    return {"http.request.method": scope["method"], "url.path": scope["path"][:200]}
+
+
+def _traced(current: Any, method: str, route: str, status: int, answered: Answered) -> None:
+    """The request span's name and outcome, by OpenTelemetry's HTTP conventions: `GET /model/score`,
+    an error only for 5xx (a refused request is the client's)."""
+    if route != "unmatched":
+        current.update_name(f"{method} {route}")
+    tracing.finish(
+        current,
+        {
+            "http.route": None if route == "unmatched" else route,
+            "http.response.status_code": status,
+            "scorer.rows": answered.rows,
+            "scorer.deployment": answered.deployment or None,
+            "scorer.model": answered.model or None,
+        },
+        failed=status >= 500,
+    )
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import anyio
 import orjson
 from starlette.responses import Response
 
+from scoring_runtime.core import tracing
 from scoring_runtime.protocols.responses import JsonResponse
 
 T = TypeVar("T")
@@ -25,10 +26,12 @@ LARGE_ANSWER_ROWS = 2_000
 
 
 async def parsed(size: int, parse: Callable[[], T]) -> T:
-    """`parse()` on a thread when the body is large, else here."""
-    if size <= LARGE_BODY_BYTES:
-        return parse()
-    return await anyio.to_thread.run_sync(parse)
+    """`parse()` on a thread when the body is large, else here; every protocol's parsing passes
+    here, so this is where its trace span is."""
+    with tracing.span("parse", {"scorer.body_bytes": size}):
+        if size <= LARGE_BODY_BYTES:
+            return parse()
+        return await anyio.to_thread.run_sync(parse)
 
 
 async def encoded(rows: int, encode: Callable[[], T]) -> T:

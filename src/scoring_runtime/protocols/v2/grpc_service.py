@@ -17,6 +17,7 @@ import grpc
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc
 
+from scoring_runtime.core import tracing
 from scoring_runtime.core.errors import (
     InvalidInput,
     ModelFailed,
@@ -54,6 +55,9 @@ CODES: dict[type[RequestError], grpc.StatusCode] = {
     SlowClient: grpc.StatusCode.DEADLINE_EXCEEDED,
 }
 """The one place gRPC answers a core error: its status code, with the error's sentence."""
+SERVICE = "inference.GRPCInferenceService"
+SERVER_FAULTS = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+"""The codes a trace marks as the server's error (OpenTelemetry's RPC conventions)."""
 _CONTENTS = {
     "BOOL": "bool_contents",
     "INT8": "int_contents",
@@ -116,7 +120,8 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
             with self.registry.answer(deployment, route_key) as answer:
                 served = answer.model
                 async with served.arrival():
-                    parsed = read_request(request)
+                    with tracing.span("parse"):
+                        parsed = read_request(request)
                     outputs = await answer.score(codec.infer_job(served, parsed))
             answered.update(rows=outputs[0].rows if outputs else 0, deployment=deployment.name, model=served.name)
             context.set_trailing_metadata(((MODEL_HEADER, served.name),))
@@ -143,20 +148,37 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         """Authentication (unless `open_`: the health calls), the error mapping and the call's
         metrics and log line, for every method."""
         started, code = time.perf_counter(), grpc.StatusCode.OK
-        try:
-            if self.authenticate is not None and not open_:
-                metadata = dict(context.invocation_metadata() or ())
-                await self.authenticate(str(metadata.get("authorization", "")))
-            return await answer()
-        except RequestError as exc:
-            code = CODES[next(k for k in type(exc).__mro__ if k in CODES)]
-            await context.abort(code, exc.detail)
-        except Exception:
-            code = grpc.StatusCode.INTERNAL
-            log.exception("unhandled error in a gRPC call")
-            await context.abort(code, "The server failed to handle this request.")
-        finally:
-            self.observe(method, code.name, time.perf_counter() - started, answered or {})
+        metadata = {str(k): str(v) for k, v in context.invocation_metadata() or ()}
+        with tracing.request_span(f"{SERVICE}/{method}", metadata, _rpc_attributes(method)) as current:
+            try:
+                if self.authenticate is not None and not open_:
+                    await self.authenticate(metadata.get("authorization", ""))
+                return await answer()
+            except RequestError as exc:
+                code = CODES[next(k for k in type(exc).__mro__ if k in CODES)]
+                await context.abort(code, exc.detail)
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in a gRPC call")
+                await context.abort(code, "The server failed to handle this request.")
+            finally:
+                self.observe(method, code.name, time.perf_counter() - started, answered or {})
+                tracing.finish(current, _rpc_outcome(code, answered or {}), failed=code in SERVER_FAULTS)
+
+
+def _rpc_attributes(method: str) -> dict[str, str]:
+    if not tracing.enabled():
+        return {}
+    return {"rpc.system": "grpc", "rpc.service": SERVICE, "rpc.method": method}
+
+
+def _rpc_outcome(code: grpc.StatusCode, answered: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rpc.grpc.status_code": code.value[0],
+        "scorer.rows": answered.get("rows"),
+        "scorer.deployment": answered.get("deployment"),
+        "scorer.model": answered.get("model"),
+    }
 
 
 def read_request(request: Any) -> codec.InferRequest:
