@@ -94,6 +94,7 @@ def test_an_mlops_runtime_name_is_accepted_and_a_wrong_one_is_one_sentence():
         (["serve", "https://example.com/m.zip"], {}, "scorer: SCORER_MODEL: https://example.com/m.zip is a URL, and"),
         (["inspect", "models/airlines/distance.zip"], {"SCORER_MAX_ROWS": "many"}, "scorer: SCORER_MAX_ROWS: Input should be a valid integer, unable to parse string as an integer (it is 'many')."),
         (["inspect", "models/airlines/distance.zip"], {"SHAPLEY_TYPES_ENABLED": "X"}, "scorer: SHAPLEY_TYPES_ENABLED: Input should be"),
+        (["serve", "models/hydraulic/cool_cond_y.joblib", "--port", "0"], {"SCORER_OTEL_ENDPOINT": "collector:4318"}, "scorer: SCORER_OTEL_ENDPOINT must be an http(s) URL of an OTLP collector (it is 'collector:4318')."),
     ],
 )  # fmt: skip
 def test_bad_settings_and_urls_are_one_sentence_naming_what_the_user_set(args, env, sentence, monkeypatch):

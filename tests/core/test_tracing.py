@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -134,3 +135,13 @@ def test_the_traces_path_is_added_to_a_base_url(endpoint, traces):
         assert provider.resource.attributes["service.name"] == "scoring-runtime"
     finally:
         provider.shutdown()
+
+
+def test_a_missing_sdk_is_named_with_the_extra_that_brings_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "opentelemetry.exporter.otlp.proto.http.trace_exporter", None)
+    with pytest.raises(ConfigError) as refused:
+        tracing.otlp_provider("http://collector:4318", "scoring-runtime", "0")
+    assert str(refused.value) == (
+        "SCORER_OTEL_ENDPOINT needs 'opentelemetry.exporter.otlp.proto.http.trace_exporter': "
+        "pip install 'scoring-runtime[otel]'."
+    )
