@@ -90,6 +90,16 @@ def test_probes_and_model_endpoints(default_server):
         assert scored.status_code == 200 and scored.json()["id"] == model_id.text
 
 
+def test_the_page_and_its_files_are_served(default_server):
+    """Also run against the container image: the page's files must be in it."""
+    with default_server.client() as client:
+        page = client.get("/")
+        assert page.status_code == 200 and 'src="/page-assets/page.js"' in page.text
+        for name, kind in (("page.js", "text/javascript"), ("page.css", "text/css"), ("favicon.svg", "image/svg+xml")):
+            asset = client.get(f"/page-assets/{name}")
+            assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind)
+
+
 def test_metrics_count_requests_latency_and_rows(default_server):
     with default_server.client() as client:
         sample = client.get("/model/sample_request").json()
