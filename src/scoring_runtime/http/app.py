@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
 import logging
@@ -84,10 +83,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             tasks.start_soon(repository.follow)
             if server.watch:
                 tasks.start_soon(repository.watch)
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, lambda: tasks.start_soon(repository.reread))
+            tasks.start_soon(reread_on_sighup, repository)
             yield
-            loop.remove_signal_handler(signal.SIGHUP)
             tasks.cancel_scope.cancel()
         if grpc_server is not None:
             await grpc_server.stop(grace=5)
@@ -137,6 +134,14 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.of(server), shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
+
+
+async def reread_on_sighup(repository: Repository) -> None:
+    """`SIGHUP` re-reads the deployments, one signal at a time. A signal handler cannot start a
+    task itself (anyio 4.16 refuses outside a task), so a task waits for the signals."""
+    with anyio.open_signal_receiver(signal.SIGHUP) as signals:
+        async for _ in signals:
+            await repository.reread()
 
 
 def request_examples(registry: ModelRegistry) -> dict[tuple[str, str], dict[str, Any]]:
