@@ -241,6 +241,11 @@ class ModelSettings(BaseSettings):
     batch_max_wait_ms: float = Field(default=2.0, ge=0)
     """The longest a request waits for others to join its batch."""
 
+    accelerate: Literal["auto", "off"] = "auto"
+    """`auto`: a scikit-learn tree ensemble is compiled at load into treelite's predictor and
+    served by it when, on verification rows, it answers within 1e-9 of the estimator; `off`: always
+    the estimator's own `predict_proba`/`predict`."""
+
     model_threads: int = Field(default=1, ge=0)
     """OpenMP and BLAS threads each scoring call may use (threadpoolctl); concurrent requests
     already use the cores, so 1 by default; 0 = the libraries' own defaults (a core each), which

