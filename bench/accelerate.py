@@ -68,7 +68,7 @@ def prepare(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> tuple[
 def floors(model: object, x: np.ndarray) -> tuple[float, float]:
     """Milliseconds for one row in this process: the estimator's predict_proba, treelite's."""
     one = x[:1]
-    fast, _ = accelerate(model, x.shape[1], x[:100], classifier=True)
+    fast, _ = accelerate(model, x.shape[1], x[:100], model.predict_proba)
 
     def timed(call: object, repeat: int) -> float:
         call()

@@ -14,6 +14,7 @@ from scoring_runtime.protocols.v2.codec import InferRequest
 from scoring_runtime.protocols.v2.tensors import from_values
 from scoring_runtime.runtimes import load_scorer
 from scoring_runtime.runtimes.calibration import Calibration, ConformalScorer
+from scoring_runtime.runtimes.options import LoadOptions
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
 from tests.served import serve
 
@@ -49,13 +50,15 @@ def test_a_tensor_per_field_scores_like_predict_proba(credit, credit_model, cred
 
 
 def test_one_2d_tensor_follows_the_model_input_order(pump_model):
+    """Exactly the estimator's numbers by its own path; within the accelerated path's verified 1e-9 by default."""
     artifact, features = pump_model
-    model = serve(artifact)
     rows = features.head(50)
     tensor = from_values("input-0", "FP32", list(rows.shape), rows.to_numpy(dtype=np.float32).tolist())
-    outputs = _infer(model, InferRequest([tensor]))
     expected = joblib.load(artifact).predict(rows.astype(np.float32).astype(np.float64))
-    np.testing.assert_array_equal(outputs["target"].data, expected)
+    exact = _infer(serve(load_scorer(artifact, LoadOptions(accelerate=False))), InferRequest([tensor]))
+    np.testing.assert_array_equal(exact["target"].data, expected)
+    accelerated = _infer(serve(artifact), InferRequest([tensor]))
+    np.testing.assert_allclose(accelerated["target"].data, expected, rtol=0, atol=1e-9)
 
 
 def test_contributions_and_output_selection(credit, credit_frame):

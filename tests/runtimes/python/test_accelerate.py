@@ -125,7 +125,7 @@ def test_an_estimator_outside_the_list_is_not_touched():
     from sklearn.linear_model import LogisticRegression
 
     fitted = LogisticRegression(max_iter=5000).fit(X, Y)
-    assert accelerate(fitted, X.shape[1], np.empty((0, X.shape[1])), classifier=True) == (None, "")
+    assert accelerate(fitted, X.shape[1], np.empty((0, X.shape[1])), fitted.predict_proba) == (None, "")
 
 
 def test_inspect_and_the_schema_say_which_path_serves(tmp_path, monkeypatch):

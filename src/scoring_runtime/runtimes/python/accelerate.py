@@ -60,7 +60,14 @@ class Accelerated:
         )
 
 
-def accelerate(estimator: Any, inputs: int, known_rows: np.ndarray, classifier: bool) -> tuple[Accelerated | None, str]:
+Reference = Callable[[np.ndarray], Any]
+"""The estimator's own answer for a float64 matrix, given to it as the server gives it (a
+DataFrame with its column names when it was fitted on one)."""
+
+
+def accelerate(
+    estimator: Any, inputs: int, known_rows: np.ndarray, reference: Reference
+) -> tuple[Accelerated | None, str]:
     """The verified fast path for `estimator`, or None and the sentence why it is not used."""
     kind = type(estimator).__name__
     if kind not in SUPPORTED or not type(estimator).__module__.startswith("sklearn."):
@@ -74,7 +81,6 @@ def accelerate(estimator: Any, inputs: int, known_rows: np.ndarray, classifier: 
         compiled = treelite.sklearn.import_model(estimator)
     except Exception as exc:  # a version treelite cannot read: the estimator still serves
         return None, f"scored by scikit-learn: treelite could not import this {kind} ({type(exc).__name__})"
-    reference = estimator.predict_proba if classifier else estimator.predict
     rows = _verification_rows(estimator, inputs, known_rows)
     expected = np.asarray(reference(rows), dtype=np.float64).reshape(len(rows), -1)
     worst = np.inf
@@ -93,7 +99,7 @@ def accelerate(estimator: Any, inputs: int, known_rows: np.ndarray, classifier: 
     return None, f"scored by scikit-learn: treelite differs from it by up to {worst:.3g} on the verification rows"
 
 
-def _crossover(fast: Callable[[np.ndarray], Any], reference: Callable[[np.ndarray], Any], rows: np.ndarray) -> int:
+def _crossover(fast: Callable[[np.ndarray], Any], reference: Reference, rows: np.ndarray) -> int:
     """The largest request treelite scores faster than scikit-learn, from timing both on one row
     and on a thousand (a fixed cost plus a cost per row each)."""
     small, large = rows[:1], np.resize(rows, (1000, rows.shape[1]))

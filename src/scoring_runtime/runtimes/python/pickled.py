@@ -80,7 +80,11 @@ class PickleScorer(Scorer):
             if background is None
             else background[list(self._columns)].to_numpy(np.float64)
         )
-        return accelerate(self.estimator, len(self._columns), known, classifier=self._classes is not None)
+        predict = self.estimator.predict_proba if self._classes is not None else self.estimator.predict
+        if self._named_inputs:
+            columns = list(self._columns)
+            return accelerate(self.estimator, len(columns), known, lambda m: predict(pd.DataFrame(m, columns=columns)))
+        return accelerate(self.estimator, len(self._columns), known, predict)
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
         assert self._explainer is not None
