@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 
@@ -24,7 +23,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
 
 from bench.common import write_results
-from bench.compare import MLSERVER, REPO, WORK, Server, alternate, measure
+from bench.compare import MLSERVER, REPO, WORK, Server, alternate, measure, median_rows
 from scoring_runtime.runtimes.python.accelerate import accelerate
 
 SCENARIOS = [("1 row, 1 connection", 1, 1), ("1 row, 32 connections", 1, 32), ("1,000 rows", 1000, 1)]
@@ -122,15 +121,7 @@ def main() -> None:
 
         alternate(pool, args.reps, scenarios)
         for server in pool:
-            for label, _, _ in SCENARIOS:
-                runs = server.results[label]
-                figure = {
-                    k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
-                }
-                lines.append(
-                    f"| {name} | {server.name} | {label} | {figure['rps']:.0f} | {figure['p50_ms']:.2f} "
-                    f"| {figure['p99_ms']:.2f} | {figure['cpu_ms_per_request']:.2f} |"
-                )
+            lines += median_rows(server, [label for label, _, _ in SCENARIOS], lead=f"{name} | ")
         proba, fast = floors(model, x)
         floor_lines.append(f"| {name} | {proba:.3f} ms | {fast:.3f} ms |")
     text = "\n".join(lines + floor_lines)

@@ -301,6 +301,23 @@ def alternate(pool: list[Server], reps: int, scenarios: Callable[[Server], None]
                 stop(server)
 
 
+TABLE_HEAD = ["| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |", "|---|---|---|---|---|---|"]
+
+
+def median_rows(server: Server, labels: list[str], lead: str = "") -> list[str]:
+    """One table row per scenario of `server`: the medians of its runs (req/s, p50, p99, server
+    CPU per request); `lead` puts cells before the server's name."""
+    rows = []
+    for label in labels:
+        runs = server.results[label]
+        figure = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")}
+        rows.append(
+            f"| {lead}{server.name} | {label} | {figure['rps']:.0f} | {figure['p50_ms']:.2f} | {figure['p99_ms']:.2f} "
+            f"| {figure['cpu_ms_per_request']:.3f} |"
+        )
+    return rows
+
+
 def measure(server: Server, label: str, body: dict, connections: int, seconds: int) -> None:
     with httpx.Client(timeout=60) as client:  # warm-up, and a check that the body is accepted
         response = client.post(server.url + server.score_path, json=body)

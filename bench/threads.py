@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 
 import joblib
@@ -20,7 +19,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from bench.common import write_results
-from bench.compare import MLSERVER, REPO, WORK, Server, alternate, measure
+from bench.compare import MLSERVER, REPO, TABLE_HEAD, WORK, Server, alternate, measure, median_rows
 
 SCENARIOS = [("1 row, 1 connection", 1, 1), ("1 row, 32 connections", 1, 32), ("1,000 rows", 1000, 1)]
 
@@ -83,19 +82,10 @@ def main() -> None:
         "HistGradientBoosting (100 iterations, breast cancer, 30 doubles), one worker each, medians of "
         f"{args.reps} alternating runs of {args.seconds} s:",
         "",
-        "| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |",
-        "|---|---|---|---|---|---|",
+        *TABLE_HEAD,
     ]
     for server in pool:
-        for label, _, _ in SCENARIOS:
-            runs = server.results[label]
-            figure = {
-                k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
-            }
-            lines.append(
-                f"| {server.name} | {label} | {figure['rps']:.0f} | {figure['p50_ms']:.2f} | {figure['p99_ms']:.2f} "
-                f"| {figure['cpu_ms_per_request']:.2f} |"
-            )
+        lines += median_rows(server, [label for label, _, _ in SCENARIOS])
     text = "\n".join(lines)
     print(text)
     write_results("Thread budget: HistGradientBoosting", text)

@@ -12,13 +12,12 @@ with OpenTelemetry's standard sampler settings at 10 %.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from bench.common import write_results
-from bench.compare import REPO, Server, alternate, measure
+from bench.compare import REPO, TABLE_HEAD, Server, alternate, measure, median_rows
 
 SCENARIOS = [("1 row, 1 connection", 1, 1), ("1 row, 32 connections", 1, 32), ("1,000 rows", 1000, 1)]
 MODEL = REPO / "src" / "scoring_runtime" / "default_model" / "cool_cond_y.zip"
@@ -71,19 +70,10 @@ def main() -> None:
         f"The bundled MOJO, one worker, medians of {args.reps} alternating runs of {args.seconds} s "
         f"({Sink.exports} exports received):",
         "",
-        "| server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |",
-        "|---|---|---|---|---|---|",
+        *TABLE_HEAD,
     ]
     for server in pool:
-        for label, _, _ in SCENARIOS:
-            runs = server.results[label]
-            figure = {
-                k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
-            }
-            lines.append(
-                f"| {server.name} | {label} | {figure['rps']:.0f} | {figure['p50_ms']:.2f} | {figure['p99_ms']:.2f} "
-                f"| {figure['cpu_ms_per_request']:.3f} |"
-            )
+        lines += median_rows(server, [label for label, _, _ in SCENARIOS])
     text = "\n".join(lines)
     print(text)
     write_results("Tracing: OpenTelemetry off and on", text)

@@ -268,6 +268,9 @@ def test_the_page_points_its_calls_and_files_at_its_prefix(guarded: ServerProces
         assert (
             httpx.get(f"{server.url}{root}/page-assets/page.js").headers["content-type"].startswith("text/javascript")
         )
+    for path in ("/cooler/", "/"):  # nothing of the query reaches the page
+        crafted = httpx.get(f"{deployments.url}{path}?prefix=//elsewhere.example&root=//x&api=//y")
+        assert "elsewhere" not in crafted.text and "//x" not in crafted.text and "//y" not in crafted.text
     moved = httpx.get(f"{guarded.url}{PREFIX}")
     assert (moved.status_code, moved.headers["location"]) == (308, f"{PREFIX}/")
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -171,23 +172,23 @@ def test_contributions_have_an_explain_span_and_a_refusal_is_not_a_server_error(
     assert refused["status"] == 0  # UNSET: a 4xx is the caller's
 
 
+def _tensors(client: ModuleType, batch: np.ndarray) -> list:
+    """One BYTES tensor per input field, in the client module's own type (HTTP or gRPC)."""
+    tensors = []
+    for index, name in enumerate(ROW):
+        tensor = client.InferInput(name, [len(batch)], "BYTES")
+        tensor.set_data_from_numpy(batch[:, index])
+        tensors.append(tensor)
+    return tensors
+
+
 def test_v2_rest_and_grpc_infer_are_traced_too(traced, collector: Collector) -> None:
     server, grpc_port = traced
     batch = np.array([list(ROW.values())] * 2, dtype=object)
     rest = triton_http.InferenceServerClient(server.url.removeprefix("http://"))
-    inputs = []
-    for index, name in enumerate(ROW):
-        tensor = triton_http.InferInput(name, [2], "BYTES")
-        tensor.set_data_from_numpy(batch[:, index])
-        inputs.append(tensor)
-    rest_answer = rest.infer("distance", inputs).as_numpy("Distance")
+    rest_answer = rest.infer("distance", _tensors(triton_http, batch)).as_numpy("Distance")
     remote = triton_grpc.InferenceServerClient(f"127.0.0.1:{grpc_port}")
-    grpc_inputs = []
-    for index, name in enumerate(ROW):
-        tensor = triton_grpc.InferInput(name, [2], "BYTES")
-        tensor.set_data_from_numpy(batch[:, index])
-        grpc_inputs.append(tensor)
-    grpc_answer = remote.infer("distance", grpc_inputs).as_numpy("Distance")
+    grpc_answer = remote.infer("distance", _tensors(triton_grpc, batch)).as_numpy("Distance")
     np.testing.assert_array_equal(rest_answer, grpc_answer)
     spans = collector.wait_for(len(collector.spans) + 7)
     infer = _request_span(spans, "POST /v2/models/{model_name}/infer")

@@ -40,11 +40,7 @@ def add_deployment_pages(app: FastAPI, prefixes: tuple[str, ...], registry: Mode
     fixed path, as the deployments' own routes are; an unknown name is the protocol's 404."""
     template = _template()
     for prefix in prefixes:
-
-        async def page(request: Request, deployment: str, prefix: str = prefix) -> HTMLResponse:
-            registry.deployment(deployment)
-            return _render(template, prefix, f"{prefix}/{deployment}/", deployment)
-
+        page = _deployment_page(template, prefix, registry)
         app.add_api_route(f"{prefix}/{{deployment}}/", page, methods=["GET"], include_in_schema=False)
 
 
@@ -56,6 +52,19 @@ def _template() -> Template:
 def _root_page(template: Template, prefix: str) -> Callable[[], Awaitable[HTMLResponse]]:
     async def page() -> HTMLResponse:
         return _render(template, prefix, f"{prefix}/", "")
+
+    return page
+
+
+def _deployment_page(
+    template: Template, prefix: str, registry: ModelRegistry
+) -> Callable[[Request, str], Awaitable[HTMLResponse]]:
+    """A closure, not a default argument: FastAPI would read a defaulted parameter from the query
+    string, and a `?prefix=//elsewhere` would send the page's calls (and credential) elsewhere."""
+
+    async def page(request: Request, deployment: str) -> HTMLResponse:
+        registry.deployment(deployment)
+        return _render(template, prefix, f"{prefix}/{deployment}/", deployment)
 
     return page
 
