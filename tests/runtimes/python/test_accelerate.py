@@ -144,3 +144,15 @@ def test_inspect_and_the_schema_say_which_path_serves(tmp_path, monkeypatch):
     monkeypatch.setenv("SCORER_ACCELERATE", "off")
     plain = json.loads(run_scorer("inspect", str(path)).stdout)
     assert not any("treelite" in note for note in plain["notes"]) and "treelite" not in plain["description"]
+
+
+def test_the_stored_background_rows_are_verified_too(tmp_path):
+    import joblib
+
+    from scoring_runtime.runtimes.python.explain import background_file
+
+    estimator = MODELS["random forest"]()
+    path = tmp_path / "forest.joblib"
+    joblib.dump(estimator, path)
+    X.head(30).to_csv(background_file(path), index=False)
+    assert load_scorer(path)._fast.rows == 2000 + 30

@@ -53,13 +53,14 @@ class PickleScorer(Scorer):
         }
         self._classes = classes_of(self.estimator)
         self.schema = _schema(self.estimator, sidecar, self._columns, levels, self._classes, path)
+        background = read_background(path, self.schema.inputs)
         self._explainer, explain_note = explainer_for(
-            self.estimator, self._columns, self._classes, self._native_background(path)
+            self.estimator, self._columns, self._classes, self._native_background(background)
         )
         self.capabilities = frozenset(
             {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
         )
-        self._fast, fast_note = self._accelerated(path, options)
+        self._fast, fast_note = self._accelerated(background, options)
         path_note = self._fast.note if self._fast is not None else fast_note
         self.info = ModelInfo(
             name=path.stem,
@@ -69,12 +70,11 @@ class PickleScorer(Scorer):
             notes=tuple(n for n in (explain_note, path_note) if n),
         )
 
-    def _accelerated(self, path: Path, options: LoadOptions) -> tuple[Accelerated | None, str]:
+    def _accelerated(self, background: pd.DataFrame | None, options: LoadOptions) -> tuple[Accelerated | None, str]:
         """The verified fast path when asked for and the inputs are plain numbers (the matrix the
         trees see is then exactly the request's)."""
         if not options.accelerate or self._native_levels or not all(f.data_type.is_numeric for f in self.schema.inputs):
             return None, ""
-        background = read_background(path, self.schema.inputs)
         known = (
             np.empty((0, len(self._columns)))
             if background is None
@@ -93,8 +93,7 @@ class PickleScorer(Scorer):
             features if isinstance(features, pd.DataFrame) else pd.DataFrame(features), kind
         )
 
-    def _native_background(self, path: Path) -> pd.DataFrame | None:
-        background = read_background(path, self.schema.inputs)
+    def _native_background(self, background: pd.DataFrame | None) -> pd.DataFrame | None:
         if background is None:
             return None
         frame = Frame({c: background[c].to_numpy() for c in background.columns}, len(background))
