@@ -14,15 +14,12 @@ output is within 1e-9 of the estimator's. Rows with a missing value always go to
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger("scorer")
 
 TOLERANCE = 1e-9
 UNBOUNDED = 2**31
