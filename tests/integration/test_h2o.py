@@ -204,20 +204,34 @@ def test_sigterm_drains_mojo_requests_in_flight_and_exits_0(server_logs, workers
     reset: that race is TCP's, so only a request sent well before the signal must be answered."""
     server = start_server(AIRLINES, server_logs, "--workers", workers, env=NO_SYSTEM_JAVA, ready_timeout=120)
     base = _request()
-    body = {**base, "rows": (base["rows"] * (5000 // len(base["rows"]) + 1))[:5000]}
+    body = json.dumps({**base, "rows": (base["rows"] * (5000 // len(base["rows"]) + 1))[:5000]}).encode()
     statuses: list[int] = []
     reset_at: list[float] = []
     stop = threading.Event()
 
     def caller() -> None:
         while not stop.is_set():
-            sent = time.monotonic()
+            sent: list[float] = []
+
+            def trace(event: str, info: dict, sent: list[float] = sent) -> None:
+                # When the request left the client, not when the thread began building it: on a
+                # busy machine eight client threads can take a long while to get that far.
+                if event == "http11.send_request_body.complete":
+                    sent.append(time.monotonic())
+
             try:  # a new connection each time: a refused connection carried no request
-                statuses.append(httpx.post(f"{server.url}/model/score", json=body, timeout=60).status_code)
+                with httpx.Client(timeout=60) as client:
+                    response = client.post(
+                        f"{server.url}/model/score",
+                        content=body,
+                        headers={"content-type": "application/json"},
+                        extensions={"trace": trace},
+                    )
+                statuses.append(response.status_code)
             except httpx.ConnectError:
                 return
-            except (httpx.ReadError, httpx.RemoteProtocolError):
-                reset_at.append(sent)
+            except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+                reset_at.extend(sent)
                 return
 
     threads = [threading.Thread(target=caller) for _ in range(8)]
