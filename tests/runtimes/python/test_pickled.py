@@ -16,6 +16,7 @@ from scoring_runtime.core.errors import BadCell, ModelLoadError
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.types import Capability, DataType, ScoringType
 from scoring_runtime.runtimes import load_scorer
+from scoring_runtime.runtimes.options import LoadOptions
 from tests.frames import OPTIONS, to_frame
 from tests.model_builders import CREDIT_CATEGORICAL, CREDIT_NUMERIC, CREDIT_TARGET
 from tests.server_process import REPO
@@ -158,4 +159,45 @@ def test_a_missing_value_a_model_cannot_take_is_the_callers_error_naming_the_cel
     rows[1][3] = "NA"
     frame, _ = to_frame(fields, rows, scorer.schema, OPTIONS)
     with pytest.raises(BadCell, match=rf"^Field '{fields[3]}' in row 1 is missing, and this model \(GradientBoosting"):
+        scorer.score(frame)
+
+
+def test_a_big_request_scored_in_slices_equals_one_call(monkeypatch, credit_model, credit_frame, pump_model):
+    """Slices keep the GIL to a few milliseconds a call; the numbers must be the ones a single call
+    gives, to the bit, for a classifier fed a DataFrame and a regressor."""
+    from scoring_runtime.runtimes.python import pickled
+
+    monkeypatch.setattr(pickled, "SLICE_ROWS", 64)
+    sample = credit_frame.sample(500, random_state=2)[CREDIT_CATEGORICAL + CREDIT_NUMERIC]
+    scorer = load_scorer(credit_model)
+    calls = []
+    original = scorer.estimator.predict_proba
+    monkeypatch.setattr(scorer.estimator, "predict_proba", lambda x: calls.append(len(x)) or original(x))
+    frame, _ = to_frame(*_as_request_table(sample), scorer.schema, OPTIONS)
+    np.testing.assert_array_equal(scorer.score(frame).predictions, joblib.load(credit_model).predict_proba(sample))
+    assert calls == [64] * 7 + [52]
+    artifact, features = pump_model
+    regressor = load_scorer(artifact, LoadOptions(accelerate=False))  # else 300 rows go to treelite
+    frame, _ = to_frame(*_as_request_table(features.head(300)), regressor.schema, OPTIONS)
+    expected = joblib.load(artifact).predict(features.head(300).astype(str).astype(float))
+    np.testing.assert_array_equal(regressor.score(frame).predictions[:, 0], expected)
+
+
+def test_only_scikit_learn_estimators_are_sliced(credit_model):
+    from scoring_runtime.runtimes.python import pickled
+
+    assert pickled._row_wise(joblib.load(credit_model))
+    assert not pickled._row_wise(LogisticRegression) and not pickled._row_wise(object())
+
+
+def test_a_missing_value_in_a_later_slice_names_its_row(monkeypatch):
+    from scoring_runtime.runtimes.python import pickled
+
+    monkeypatch.setattr(pickled, "SLICE_ROWS", 64)
+    scorer = load_scorer(REPO / "models" / "hydraulic" / "cool_cond_y.joblib")
+    fields = list(scorer.schema.input_names)
+    rows = [["1.0"] * len(fields) for _ in range(300)]
+    rows[250][2] = "NA"
+    frame, _ = to_frame(fields, rows, scorer.schema, OPTIONS)
+    with pytest.raises(BadCell, match=rf"^Field '{fields[2]}' in row 250 is missing"):
         scorer.score(frame)

@@ -6,6 +6,7 @@ Unpickling runs code from the file; that is why the loader checks `SCORER_MODEL_
 from __future__ import annotations
 
 import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ class PickleScorer(Scorer):
             {Capability.SCORE} | {k.capability for k in (self._explainer.kinds if self._explainer else ())}
         )
         self._fast, fast_note = self._accelerated(background, options)
+        self._slice_rows = SLICE_ROWS if _row_wise(self.estimator) else sys.maxsize
         path_note = self._fast.note if self._fast is not None else fast_note
         self.info = ModelInfo(
             name=path.stem,
@@ -106,15 +108,24 @@ class PickleScorer(Scorer):
             if not np.isnan(matrix).any():  # the estimator's own handling of missing values decides
                 return ScoreResult(predictions=self._fast.predict(matrix))
         features = self._model_frame(frame)
+        predict = self.estimator.predict_proba if self._classes is not None else self.estimator.predict
         try:
-            if self._classes is not None:
-                predictions = np.asarray(self.estimator.predict_proba(features), dtype=np.float64)
+            if frame.rows <= self._slice_rows:
+                predictions = np.asarray(predict(features), dtype=np.float64)
             else:
-                predictions = np.asarray(self.estimator.predict(features), dtype=np.float64).reshape(frame.rows, -1)
+                predictions = np.concatenate(
+                    [np.asarray(predict(part), dtype=np.float64) for part in self._slices(features)]
+                )
         except ValueError:
             self._refuse_missing(frame)
             raise
-        return ScoreResult(predictions=predictions)
+        return ScoreResult(predictions=predictions.reshape(frame.rows, -1))
+
+    def _slices(self, features: pd.DataFrame | np.ndarray) -> list[pd.DataFrame | np.ndarray]:
+        step = self._slice_rows
+        if isinstance(features, pd.DataFrame):
+            return [features.iloc[start : start + step] for start in range(0, len(features), step)]
+        return [features[start : start + step] for start in range(0, len(features), step)]
 
     def _refuse_missing(self, frame: Frame) -> None:
         """A model that takes no missing values refuses them with a ValueError of its own; the
@@ -143,6 +154,19 @@ class PickleScorer(Scorer):
         for name, mapping in self._native_levels.items():
             features[name] = features[name].map(mapping).astype(object)
         return features if self._named_inputs else features.to_numpy()
+
+
+SLICE_ROWS = 4096
+"""A big request is scored this many rows at a time. Much of scikit-learn's scoring is compiled
+code that keeps the GIL for the whole call (a 50-tree GradientBoostingClassifier: ~225 ms for
+100,000 rows), and while it does the event loop, every other request, waits; a slice keeps that to
+a few milliseconds for ~5 % more time on the big request."""
+
+
+def _row_wise(estimator: Any) -> bool:
+    """Whether slicing the rows cannot change the numbers: a fitted scikit-learn estimator scores
+    each row on its own; an object of unknown code might not."""
+    return type(estimator).__module__.split(".", 1)[0] == "sklearn"
 
 
 def _allows_missing(estimator: Any) -> bool:
