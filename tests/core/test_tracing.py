@@ -43,7 +43,7 @@ def test_a_request_s_parse_score_and_explain_are_children_of_its_span(exporter, 
 
     async def request() -> None:
         with tracing.request_span("POST", {}, {"http.request.method": "POST"}) as current:
-            parsed = await offload.parsed(123, lambda: ScoreRequest(fields=INPUTS, rows=rows))
+            parsed = await offload.parsed([b"x" * 123], lambda _: ScoreRequest(fields=INPUTS, rows=rows))
             await model.score(codec.score_job(model, parsed))
             job, kind = codec.contribution_job(
                 model, ContributionRequest(fields=INPUTS, rows=rows, request_shapley_value_type="ORIGINAL")

@@ -138,3 +138,53 @@ def test_bad_documents_are_one_sentence_400s(body, fragment):
     with pytest.raises(InvalidInput) as caught:
         parse_json(body, ScoreRequest, numeric_rows=True)
     assert fragment in caught.value.detail and caught.value.detail.count(". ") == 0
+
+
+ROWS = [[f"{i}.5", "2", "-3e2"] for i in range(40)]
+FOUND = json.dumps(ROWS)
+
+
+@pytest.mark.parametrize(
+    ("document", "found"),
+    [
+        ('{"fields": ["a", "b", "c"], "rows": ROWS}', True),
+        ('{"rows" : \n ROWS, "fields": ["a", "b", "c"], "requestPredictionIntervals": true}', True),
+        ('{"note": {"rows": [["9", "9", "9"]]}, "fields": ["a", "b", "c"], "rows": ROWS}', False),
+        ('{"note": "\\"rows\\": [[\\"9\\"]]", "fields": ["a", "b", "c"], "rows": ROWS}', True),
+        ('{"fields": ["a", "b", "c"], "rows": [["9", "9", "9"]], "rows": ROWS}', False),
+        ('{"fields": ["a", "b", "c"], "rows": ROWS, "note": "]]"}', False),
+        ('{"fields": ["a", "b", "c"], "rows": ROWS, "rows": null}', False),
+    ],
+    ids=[
+        "rows last",
+        "rows first, spaced",
+        "a nested rows key before",
+        "the key's text inside a string",
+        "a duplicate key before",
+        "brackets in a later string",
+        "a duplicate key after",
+    ],
+)
+def test_rows_found_by_searching_a_big_body_are_the_documents_rows(monkeypatch, document, found):
+    """The search for `rows` (so a big body is not scanned whole) must take them only where they are
+    the document's top-level value; anywhere else the body is read as before, with the same result."""
+    monkeypatch.setattr(bodies, "_CHUNK_BYTES", 64)
+    body = document.replace("ROWS", FOUND).encode()
+    assert (bodies._found_rows(body) is not None) == found
+    try:
+        expected = ScoreRequest.model_validate_json(body)
+    except ValueError:
+        with pytest.raises(InvalidInput):
+            parse_json(body, ScoreRequest, numeric_rows=True)
+        return
+    request = parse_json(body, ScoreRequest, numeric_rows=True)
+    assert isinstance(request.rows, FloatRows)
+    np.testing.assert_array_equal(request.rows.block, np.array(expected.rows.values, dtype=float))
+    assert request.request_prediction_intervals == expected.request_prediction_intervals
+
+
+def test_a_big_body_that_echoes_inputs_keeps_their_texts(monkeypatch):
+    monkeypatch.setattr(bodies, "_CHUNK_BYTES", 64)
+    body = {"fields": FIELDS, "rows": ROWS, "includeFieldsInOutput": ["a"]}
+    request = parse_json(json.dumps(body).encode(), ScoreRequest, numeric_rows=True)
+    assert isinstance(request.rows, CellRows) and request.rows.values == ROWS

@@ -46,11 +46,11 @@ def add_routes(
             request.state.deployment, request.state.model = deployment.name, model.name
             headers = {MODEL_HEADER: model.name}
             async with model.arrival():
-                body = await request.body()
                 if native.is_pyfunc(model.framework_model):
+                    body = await request.body()
                     content = await model.run_native(lambda pyfunc: native.answer(pyfunc, body, content_type))
                     return Response(content, media_type="application/json", headers=headers)
-                columns, rows = await offload.parsed(len(body), lambda: codec.read_table(body, content_type))
+                columns, rows = await offload.parsed_body(request, lambda body: codec.read_table(body, content_type))
                 result = await answer.score(codec.invocations_job(model, columns, rows))
         request.state.rows = rows
         return await offload.json_answer(result, rows, headers)

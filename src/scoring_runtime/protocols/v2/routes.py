@@ -131,9 +131,10 @@ def add_routes(
         with registry.answer(deployment, headers.get(ROUTE_KEY)) as answer:
             served = answer.model
             async with served.arrival():
-                body = await request.body()
                 content_type, header_length = headers.get("content-type", ""), headers.get(rest.HEADER_LENGTH)
-                infer = await offload.parsed(len(body), lambda: rest.read_request(body, content_type, header_length))
+                infer = await offload.parsed_body(
+                    request, lambda body: rest.read_request(body, content_type, header_length)
+                )
                 outputs = await answer.score(codec.infer_job(served, infer))
         rows = outputs[0].rows if outputs else 0
         request.state.rows = rows
