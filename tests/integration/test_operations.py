@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.http_assertions import assert_error
-from tests.server_process import REPO, start_server
+from tests.server_process import REPO, free_port, start_server
 from tests.slow_model import SleepyRegressor
 
 pytestmark = pytest.mark.integration
@@ -285,3 +285,42 @@ def test_sigterm_drains_in_flight_requests(sleepy_model, server_logs):
     server.process.wait(timeout=30)
     assert result["response"].status_code == 200
     assert result["response"].json()["score"][0] == ["2.0"]
+
+
+def test_a_drain_stops_grpc_at_once_and_still_answers_its_calls_in_flight(sleepy_model, server_logs):
+    """While the drain waits for an HTTP request in flight, the gRPC service must stop taking calls,
+    `ServerReady` among them (UNAVAILABLE: a client goes elsewhere), and still answer a call that
+    was already running."""
+    import numpy as np
+    import tritonclient.grpc as triton_grpc
+    from tritonclient.utils import InferenceServerException
+
+    port = free_port()
+    server = start_server(sleepy_model, server_logs, "--grpc-port", str(port))
+    client = triton_grpc.InferenceServerClient(f"127.0.0.1:{port}")
+    assert client.is_server_ready()
+    answers: dict[str, object] = {}
+
+    def http_call() -> None:
+        answers["http"] = httpx.post(f"{server.url}/model/score", json=_sleep_request(3.0), timeout=30)
+
+    def grpc_call() -> None:
+        tensor = triton_grpc.InferInput("seconds", [20], "FP64")  # past SCORER_INLINE_ROWS: on a thread
+        tensor.set_data_from_numpy(np.full(20, 1.5))
+        answers["grpc"] = triton_grpc.InferenceServerClient(f"127.0.0.1:{port}").infer("sleepy", [tensor])
+
+    callers = [threading.Thread(target=http_call), threading.Thread(target=grpc_call)]
+    for caller in callers:
+        caller.start()
+    time.sleep(0.7)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    signalled_ready = time.monotonic()
+    with pytest.raises(InferenceServerException, match="UNAVAILABLE"):
+        client.is_server_ready()
+    assert time.monotonic() - signalled_ready < 1.5  # refused, not left waiting for the drain
+    for caller in callers:
+        caller.join(timeout=30)
+    assert server.process.wait(timeout=30) == 0
+    assert answers["http"].status_code == 200
+    assert answers["grpc"].as_numpy("target").tolist() == [1.5] * 20

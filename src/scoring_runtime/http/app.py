@@ -26,6 +26,7 @@ from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.repository import Repository
 from scoring_runtime.http.auth import bearer_check, build_verifiers, credentials_guard
 from scoring_runtime.http.docs import add_docs
+from scoring_runtime.http.drain import GRACEFUL_SHUTDOWN_SECONDS, stop_grpc_when_draining
 from scoring_runtime.http.errors import install_error_handlers, shape_chooser
 from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
@@ -84,10 +85,12 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             if server.watch:
                 tasks.start_soon(repository.watch)
             tasks.start_soon(reread_on_sighup, repository)
+            if grpc_server is not None:
+                tasks.start_soon(stop_grpc_when_draining, grpc_server)
             yield
             tasks.cancel_scope.cancel()
         if grpc_server is not None:
-            await grpc_server.stop(grace=5)
+            await grpc_server.stop(grace=GRACEFUL_SHUTDOWN_SECONDS)
         repository.close()
         if server.otel_endpoint:
             tracing.shutdown()

@@ -26,10 +26,9 @@ from scoring_runtime.deployments.registry import ModelRegistry
 from scoring_runtime.deployments.shadow import NO_SHADOW
 from scoring_runtime.http.app import create_app, grpc_module
 from scoring_runtime.http.connections import GuardedConfig, Guards
+from scoring_runtime.http.drain import GRACEFUL_SHUTDOWN_SECONDS
 from scoring_runtime.http.logs import logging_config
 from scoring_runtime.settings import Settings
-
-GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
 def serve(settings: Settings) -> int:
