@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from scoring_runtime.core.dispatcher import Dispatcher
+from scoring_runtime.core.dispatcher import Dispatcher, Work
 from scoring_runtime.core.errors import Overloaded
 from scoring_runtime.settings import ModelSettings
 
@@ -62,3 +62,39 @@ def test_no_wait_sheds_at_once():
 
     asyncio.run(two())
     assert dispatcher.receiving == 0
+
+
+def _where(dispatcher: Dispatcher, seconds: float, rows: int = 1) -> bool:
+    """Whether one score request of `seconds` ran on the event loop's thread."""
+    import threading
+
+    async def one() -> bool:
+        loop_thread = threading.current_thread()
+
+        def work() -> bool:
+            time.sleep(seconds)
+            return threading.current_thread() is loop_thread
+
+        return await dispatcher.run(work, rows, Work.SCORE)
+
+    return asyncio.run(one())
+
+
+def test_small_requests_run_inline_only_once_measured_within_the_budget():
+    fast = _dispatcher(inline_budget_ms=5)
+    assert [_where(fast, 0) for _ in range(3)] == [False, True, True]  # unknown at first: a thread
+    slow = _dispatcher(inline_budget_ms=5)
+    assert [_where(slow, 0.02) for _ in range(3)] == [False, False, False]
+
+
+def test_a_model_turning_slow_leaves_the_loop_and_returns_when_fast_again():
+    dispatcher = _dispatcher(inline_budget_ms=5)
+    assert [_where(dispatcher, 0) for _ in range(2)] == [False, True]
+    assert _where(dispatcher, 0.2)  # ran inline: it was fast until now
+    assert not _where(dispatcher, 0)  # the slow one moved the estimate past the budget
+    assert [_where(dispatcher, 0) for _ in range(12)][-1]
+
+
+def test_no_budget_keeps_small_requests_inline():
+    dispatcher = _dispatcher(inline_budget_ms=0)
+    assert [_where(dispatcher, 0.01) for _ in range(2)] == [True, True]

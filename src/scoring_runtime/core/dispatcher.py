@@ -1,7 +1,8 @@
 """Where and when a model's work runs: admission, the event loop or a thread, time limits.
 
 A thread hop costs about 0.3 ms, more than scoring a few rows of most models, so small work runs
-on the event loop; so does larger scoring the model has been measured to finish within a budget.
+on the event loop unless the model has been measured to take longer than a budget for it; so does
+larger scoring the model has been measured to finish within the budget.
 Everything else waits for one of a bounded number of scoring threads. Past the in-flight limit a
 request is shed at once, so a flood cannot hold unbounded work in memory.
 """
@@ -45,13 +46,24 @@ class Dispatcher:
         self._places = anyio.Semaphore(settings.max_in_flight)
         self.limiter = anyio.CapacityLimiter(settings.scoring_threads)
         self.score_cost = RowCost()
+        self.small_cost = RowCost()
+        """Seconds per small (inline-sized) score request, apart: a per-row cost learnt from big
+        requests says little about the fixed cost of a small one."""
         self._in_flight = 0
         self.receiving = 0
         """Requests whose bodies are still arriving: the ones a micro-batch could wait for."""
 
     async def run(self, work: Callable[[], T], rows: int, kind: Work) -> T:
         with self.admitted():
-            if kind is not Work.BLOCKING and rows <= self.inline_rows:
+            if kind is Work.SCORE and rows <= self.inline_rows:
+                # A small request of a slow model (a forest not compiled, a model source that
+                # calls out) kept the loop, and every other request, waiting for it; measured per
+                # request, it runs inline once it is known to fit the budget (0: always inline).
+                work = self.small_cost.measured(work, 1)
+                if not self.inline_budget or self.small_cost.predict(1) <= self.inline_budget:
+                    return work()
+                return await self.in_thread(work)
+            if kind is Work.EXPLAIN and rows <= self.inline_rows:
                 return work()
             if kind is Work.SCORE:
                 inline = self.score_cost.predict(rows) <= self.inline_budget
