@@ -154,6 +154,7 @@ FOUND = json.dumps(ROWS)
         ('{"fields": ["a", "b", "c"], "rows": [["9", "9", "9"]], "rows": ROWS}', False),
         ('{"fields": ["a", "b", "c"], "rows": ROWS, "note": "]]"}', False),
         ('{"fields": ["a", "b", "c"], "rows": ROWS, "rows": null}', False),
+        ('{"fields": ["a", "b", "c"], "rowz": ROWS}', False),
     ],
     ids=[
         "rows last",
@@ -163,6 +164,7 @@ FOUND = json.dumps(ROWS)
         "a duplicate key before",
         "brackets in a later string",
         "a duplicate key after",
+        "no rows",
     ],
 )
 def test_rows_found_by_searching_a_big_body_are_the_documents_rows(monkeypatch, document, found):

@@ -92,8 +92,10 @@ def _found_rows(raw: bytes) -> tuple[dict[str, Any], np.ndarray] | None:
     after them may name `rows` again. Anything else (pretty-printed rows, a field named "rows",
     echoed inputs) is None: the document is scanned."""
     key = raw.find(b'"rows"')
+    if key < 0:
+        return None
     head = raw[:key].rstrip()
-    if key < 0 or not head.endswith((b",", b"{")):
+    if not head.endswith((b",", b"{")):
         return None
     colon = _after_space(raw, key + len(b'"rows"'))
     start = _after_space(raw, colon + 1)
