@@ -1,8 +1,8 @@
 """Where and when a model's work runs: admission, the event loop or a thread, time limits.
 
-A thread hop costs about 0.3 ms, more than scoring a few rows of most models, so small work runs
-on the event loop unless the model has been measured to take longer than a budget for it; so does
-larger scoring the model has been measured to finish within the budget.
+A thread hop costs about 0.3 ms, more than scoring a few rows of most models, so a small score
+request runs on the event loop once the model has been measured to finish one within a budget (a
+small explanation always does); so does larger scoring measured to finish within the budget.
 Everything else waits for one of a bounded number of scoring threads. Past the in-flight limit a
 request is shed at once, so a flood cannot hold unbounded work in memory.
 """

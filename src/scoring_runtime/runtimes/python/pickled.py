@@ -160,7 +160,7 @@ SLICE_ROWS = 4096
 """A big request is scored this many rows at a time. Much of scikit-learn's scoring is compiled
 code that keeps the GIL for the whole call (a 50-tree GradientBoostingClassifier: ~225 ms for
 100,000 rows), and while it does the event loop, every other request, waits; a slice keeps that to
-a few milliseconds for ~5 % more time on the big request."""
+a few milliseconds, and a big request alone took no longer (bench/RESULTS.md, stalls)."""
 
 
 def _row_wise(estimator: Any) -> bool:
