@@ -74,7 +74,7 @@ class H2O3MojoScorer(Scorer):
         self._indexes = [None if d is None else pd.Index(d) for d in levels]
         threads = options.mojo_threads or 1
         self._batch = jpype.JClass("ai.scoringruntime.BatchScorer")(
-            model, len(self._features), threads, _MIN_ROWS_PER_THREAD
+            model, len(self._features), threads, _MIN_ROWS_PER_THREAD, options.accelerate
         )
         self._preds_size = int(self._batch.predsSize())
         self.schema = _schema(model, category, self._features, levels)
@@ -88,25 +88,22 @@ class H2O3MojoScorer(Scorer):
         )
         self.info = ModelInfo(
             name=path.name.removesuffix(".zip"),
-            description=f"H2O-3 {algo} MOJO, {category}, trained with H2O {model._h2oVersion}",
+            description=f"H2O-3 {algo} MOJO, {category}, trained with H2O {model._h2oVersion}; "
+            f"scored by {self._batch.scoringPath()}",
             runtime="h2o3_mojo",
             artifact_id=str(model.getUUID()),
             notes=(
                 f"Java runtime: {java_home(options.java_home)} (Java {jpype.getJVMVersion()[0]}), heap -Xmx{options.jvm_max_heap}",
                 f"genmodel classes: {genmodel_jar(options.genmodel_jar)}",
                 f"batch helper threads: {threads}",
+                f"scored by: {self._batch.scoringPath()}",
             ),
         )
 
     def score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
         matrix = self._encode(frame)
-        if frame.rows == 1:
-            preds = self._JDouble(self._preds_size)
-            self._model.score0(self._JDouble(matrix[0]), preds)
-            raw = np.array(preds, dtype=np.float64).reshape(1, -1)
-        else:
-            flat = self._batch.score(self._JDouble(matrix.ravel()), len(matrix))
-            raw = np.array(flat, dtype=np.float64).reshape(len(matrix), self._preds_size)
+        flat = self._batch.score(self._JDouble(matrix.ravel()), len(matrix))
+        raw = np.array(flat, dtype=np.float64).reshape(len(matrix), self._preds_size)
         return ScoreResult(predictions=np.ascontiguousarray(raw[:, self._prediction_columns]))
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:

@@ -20,6 +20,7 @@ import java.util.concurrent.ThreadFactory;
  * every check, because score0 itself checks nothing.
  */
 public final class BatchScorer {
+    private static final int RANDOM_VERIFICATION_ROWS = 2048;
     private final GenModel model;
     private final int nfeatures;
     private final int predsSize;
@@ -27,9 +28,28 @@ public final class BatchScorer {
     private final int minRowsPerTask;
     private final ThreadLocal<PredictContributions> contributions;
     private final int contributionsSize;
+    private final FlatForest forest;
+    private final String scoringPath;
 
-    public BatchScorer(GenModel model, int nfeatures, int threads, int minRowsPerTask) {
+    /** `accelerate`: score with the flattened trees where they exist and match score0 on the verification rows. */
+    public BatchScorer(GenModel model, int nfeatures, int threads, int minRowsPerTask, boolean accelerate) {
         this.model = model;
+        FlatForest flat = null;
+        String path = "genmodel's score0 (SCORER_ACCELERATE=off)";
+        if (accelerate) {
+            Object[] built = FlatForest.of(model);
+            flat = (FlatForest) built[0];
+            path = (String) built[1];
+            if (flat != null) {
+                String[] check = ForestCheck.mismatch(flat, model, RANDOM_VERIFICATION_ROWS, 0L);
+                path = check[0].isEmpty()
+                        ? "flattened trees, equal to genmodel's score0 to the bit on " + check[1] + " verification rows"
+                        : "genmodel's score0 (" + check[0] + ")";
+                flat = check[0].isEmpty() ? flat : null;
+            }
+        }
+        this.forest = flat;
+        this.scoringPath = path;
         this.nfeatures = nfeatures;
         this.predsSize = model.getPredsSize();
         this.minRowsPerTask = Math.max(1, minRowsPerTask);
@@ -64,6 +84,11 @@ public final class BatchScorer {
         }
     }
 
+    /** Which code scores this model's rows, and why. */
+    public String scoringPath() {
+        return scoringPath;
+    }
+
     public int predsSize() {
         return predsSize;
     }
@@ -76,6 +101,10 @@ public final class BatchScorer {
     public double[] score(double[] data, int nrows) throws InterruptedException, ExecutionException {
         double[] out = new double[nrows * predsSize];
         run(nrows, (from, to) -> {
+            if (forest != null) {
+                forest.score(data, nfeatures, from, to, out);
+                return;
+            }
             double[] row = new double[nfeatures];
             double[] preds = new double[predsSize];
             for (int r = from; r < to; r++) {
