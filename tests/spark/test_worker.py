@@ -1,0 +1,31 @@
+"""The Spark worker's reading of an Arrow batch, without Spark: a text column for a categorical
+field is read against its levels at pandas' speed, and must read exactly as the H2O API reads the
+same cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring_runtime.core.columns import read_column
+from scoring_runtime.core.types import DataType, Field
+from scoring_runtime.spark.worker import _levels_of
+from tests.frames import OPTIONS
+
+FIELD = Field("EDUCATION", DataType.STR, levels=("1", "2", "3", "NA"))
+CELLS = ["1", "3", None, "NA", "", "never-seen", "2", " 2", "1"]
+
+
+@pytest.mark.parametrize("dtype", [object, "string", "string[pyarrow]"])
+def test_levels_read_as_the_h2o_api_reads_the_cells(dtype):
+    values = pd.Series(CELLS, dtype=dtype)
+    expected = read_column(FIELD, CELLS, OPTIONS)
+    got = _levels_of(values, FIELD.levels)
+    assert got.dtype == object and got.tolist() == expected.tolist()
+    assert got.tolist() == ["1", "3", None, "NA", None, None, "2", None, "1"]
+
+
+def test_an_empty_batch_reads_as_an_empty_column():
+    assert _levels_of(pd.Series([], dtype="string"), FIELD.levels).shape == (0,)
+    assert np.array_equal(_levels_of(pd.Series([None], dtype=object), FIELD.levels), np.array([None], dtype=object))
