@@ -149,6 +149,9 @@ public final class FlatForest {
             return new Object[] {new FlatForest((SharedTreeMojoModel) model), ""};
         } catch (ReflectiveOperationException | RuntimeException e) {
             return new Object[] {null, "genmodel's score0 (its trees could not be read: " + e + ")"};
+        } catch (OutOfMemoryError e) {
+            // The half-built arrays are garbage already; the model itself still scores on score0.
+            return new Object[] {null, "genmodel's score0 (the flattened trees do not fit in the JVM heap; raise SCORER_JVM_XMX)"};
         }
     }
 

@@ -16,10 +16,11 @@ import java.util.TreeSet;
  * (split points and their neighbouring doubles, NaN, every level code and codes outside the
  * domain), every node gets rows that are steered down the path to it and then given, in the
  * node's column, its threshold, the doubles either side of it and NaN (a numeric split), or every
- * level code (a group split); those rows are compared tree by tree with genmodel's own scoreTree,
+ * level code (a group split; past 16 levels the ends, codes outside the domain and 16 at random); those rows are compared tree by tree with genmodel's own scoreTree,
  * the random rows prediction by prediction with score0.
  */
 public final class ForestCheck {
+    private static final int LEVEL_PROBES = 16;
     private final FlatForest forest;
     private final GenModel model;
     private final double[][] candidates;
@@ -78,11 +79,21 @@ public final class ForestCheck {
             return new double[] {split, Math.nextDown(split), Math.nextUp(split), Double.NaN};
         }
         int levels = Math.max(forest.levels(column), 0);
-        double[] codes = new double[levels + 3];
-        for (int i = 0; i < codes.length - 1; i++) {
-            codes[i] = i - 1;
+        if (levels <= LEVEL_PROBES) {
+            double[] codes = new double[levels + 3];
+            for (int i = 0; i < codes.length - 1; i++) {
+                codes[i] = i - 1;
+            }
+            codes[codes.length - 1] = Double.NaN;
+            return codes;
         }
-        codes[codes.length - 1] = Double.NaN;
+        // Many levels (an airport code): the ends, the codes outside the domain, NaN, and a sample.
+        double[] codes = new double[LEVEL_PROBES + 5];
+        double[] ends = {-1, 0, levels - 1, levels, Double.NaN};
+        System.arraycopy(ends, 0, codes, 0, ends.length);
+        for (int i = ends.length; i < codes.length; i++) {
+            codes[i] = random.nextInt(levels);
+        }
         return codes;
     }
 
