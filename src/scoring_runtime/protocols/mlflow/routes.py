@@ -47,7 +47,7 @@ def add_routes(
             headers = {MODEL_HEADER: model.name}
             async with model.arrival():
                 if native.is_pyfunc(model.framework_model):
-                    body = await request.body()
+                    body = await offload.parsed_body(request, bytes)  # a big body joined off the loop
                     content = await model.run_native(lambda pyfunc: native.answer(pyfunc, body, content_type))
                     return Response(content, media_type="application/json", headers=headers)
                 columns, rows = await offload.parsed_body(request, lambda body: codec.read_table(body, content_type))
