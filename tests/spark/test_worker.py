@@ -4,13 +4,15 @@ same cells."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from scoring_runtime.core.columns import read_column
-from scoring_runtime.core.types import DataType, Field
-from scoring_runtime.spark.worker import _levels_of
+from scoring_runtime.core.types import DataType, Field, ModelSchema, ScoringType
+from scoring_runtime.spark.worker import _levels_of, frame_of
 from tests.frames import OPTIONS
 
 FIELD = Field("EDUCATION", DataType.STR, levels=("1", "2", "3", "NA"))
@@ -24,6 +26,17 @@ def test_levels_read_as_the_h2o_api_reads_the_cells(dtype):
     got = _levels_of(values, FIELD.levels)
     assert got.dtype == object and got.tolist() == expected.tolist()
     assert got.tolist() == ["1", "3", None, "NA", None, None, "2", None, "1"]
+
+
+@pytest.mark.parametrize("cells", [[2, None, 3, 9], ["2", 3, None]])
+def test_a_column_of_other_objects_is_read_cell_by_cell_as_before(cells):
+    """An object column that is not all texts is read cell by cell: a number's text ('2') matches a level."""
+    model = SimpleNamespace(
+        schema=ModelSchema(inputs=(FIELD,), outputs=(), targets=(), scoring_type=ScoringType.REGRESSION),
+        read_options=OPTIONS,
+    )
+    got = frame_of(model, pd.DataFrame({"EDUCATION": pd.Series(cells, dtype=object)}))
+    assert got["EDUCATION"].tolist() == read_column(FIELD, cells, OPTIONS).tolist()
 
 
 def test_an_empty_batch_reads_as_an_empty_column():

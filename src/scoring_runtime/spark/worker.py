@@ -102,7 +102,7 @@ def frame_of(model: ServedModel, batch: pd.DataFrame) -> Frame:
         values = batch[field.name]
         if field.data_type.is_numeric and is_numeric_dtype(values.dtype) and not is_bool_dtype(values.dtype):
             columns[field.name] = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        elif field.levels is not None and is_string_dtype(values.dtype) and field.name not in media:
+        elif field.levels is not None and is_string_dtype(values) and field.name not in media:  # every cell a text
             columns[field.name] = _levels_of(values, field.levels)
         else:
             cells = values.astype(object).where(values.notna(), None).tolist()
