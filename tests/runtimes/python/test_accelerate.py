@@ -1,4 +1,5 @@
-"""The accelerated path of tree ensembles against the estimators' own predictions, on real models.
+"""The accelerated path of tree ensembles (scikit-learn's, LightGBM's) against the estimators' own
+predictions, on real models.
 
 Each check scores rows built to be hard for a re-implementation of the trees — values on and one
 float step beside split thresholds — and asks for exactly the estimator's numbers.
@@ -24,11 +25,21 @@ from sklearn.ensemble import (
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.runtimes import load_scorer
 from scoring_runtime.runtimes.options import LoadOptions
-from scoring_runtime.runtimes.python.accelerate import _thresholds, accelerate
+from scoring_runtime.runtimes.python.accelerate import accelerate
+from scoring_runtime.runtimes.python.fast_trees import _lightgbm_thresholds, thresholds
 
 DATA = load_breast_cancer(as_frame=True)
 X = DATA.data.rename(columns=lambda c: c.replace(" ", "_"))
 Y = DATA.target
+
+
+def _lightgbm(regression: bool = False) -> object:
+    from lightgbm import LGBMClassifier, LGBMRegressor
+
+    if regression:
+        return LGBMRegressor(n_estimators=60, random_state=0, verbose=-1).fit(X, Y * 3.5)
+    return LGBMClassifier(n_estimators=60, random_state=0, verbose=-1).fit(X, Y)
+
 
 MODELS = {
     "random forest": lambda: RandomForestClassifier(n_estimators=60, max_depth=10, random_state=0).fit(X, Y),
@@ -37,6 +48,8 @@ MODELS = {
     "histogram boosting": lambda: HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(X, Y),
     "forest regressor": lambda: RandomForestRegressor(n_estimators=30, random_state=0).fit(X, Y * 3.5),
     "boosting regressor": lambda: GradientBoostingRegressor(n_estimators=60, random_state=0).fit(X, Y * 3.5),
+    "lightgbm": _lightgbm,
+    "lightgbm regressor": lambda: _lightgbm(regression=True),
 }
 
 
@@ -44,7 +57,12 @@ def _hard_rows(estimator: object, count: int = 400) -> pd.DataFrame:
     """Rows whose cells are split thresholds or their float32/float64 neighbours, and real rows."""
     rng = np.random.default_rng(7)
     columns = {}
-    for index, (name, values) in enumerate(zip(X.columns, _thresholds(estimator, X.shape[1]), strict=True)):
+    found = (
+        _lightgbm_thresholds(estimator, X.shape[1])
+        if type(estimator).__module__.startswith("lightgbm")
+        else thresholds(estimator, X.shape[1])
+    )
+    for index, (name, values) in enumerate(zip(X.columns, found, strict=True)):
         candidates = values if len(values) else X[name].to_numpy()
         chosen = rng.choice(candidates, size=count)
         step = rng.integers(0, 3, size=count)
@@ -97,6 +115,25 @@ def test_a_model_treelite_does_not_match_keeps_the_estimator_and_says_why(tmp_pa
     np.testing.assert_array_equal(scorer.score(_frame(rows)).predictions, _reference(estimator, rows))
 
 
+def test_a_lightgbm_model_with_categorical_splits_keeps_lightgbm_and_says_why(tmp_path):
+    import joblib
+    from lightgbm import LGBMClassifier
+
+    codes = np.random.default_rng(0).integers(0, 3, len(X))
+    coded = X.assign(grade=Y.to_numpy() * 3 + codes)  # codes 0-2 mostly one class, 3-5 the other
+    estimator = LGBMClassifier(n_estimators=20, random_state=0, verbose=-1, min_data_per_group=5, cat_smooth=1)
+    estimator.fit(coded, Y, categorical_feature=["grade"])
+    path = tmp_path / "categorical.joblib"
+    joblib.dump(estimator, path)
+    scorer = load_scorer(path)
+    assert scorer._fast is None
+    assert "scored by LightGBM: treelite is not used for a LGBMClassifier with categorical splits" in (
+        scorer.info.description
+    )
+    rows = coded.sample(50, random_state=0)
+    np.testing.assert_array_equal(scorer.score(_frame(rows)).predictions, _reference(estimator, rows))
+
+
 def test_off_means_the_estimator_s_own_path(tmp_path):
     import joblib
 
@@ -121,10 +158,10 @@ def test_rows_with_missing_values_go_to_the_estimator(tmp_path):
     np.testing.assert_array_equal(scorer.score(_frame(rows)).predictions, _reference(estimator, rows))
 
 
-def test_an_estimator_outside_the_list_is_not_touched():
-    from sklearn.linear_model import LogisticRegression
+def test_an_estimator_no_compiler_takes_is_not_touched():
+    from sklearn.neighbors import KNeighborsClassifier
 
-    fitted = LogisticRegression(max_iter=5000).fit(X, Y)
+    fitted = KNeighborsClassifier().fit(X, Y)
     assert accelerate(fitted, X.shape[1], np.empty((0, X.shape[1])), fitted.predict_proba) == (None, "")
 
 
