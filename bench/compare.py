@@ -37,13 +37,10 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import GradientBoostingClassifier
 
 from bench.common import cpu_seconds, process_tree, rss_mb, write_results, wrk
+from bench.environments import DEPLOYED, MLSERVER, deployed_venv, mlserver_venv
 from tests.server_process import REPO
 
 WORK = REPO / ".bench"
-MLSERVER = REPO / ".venvs" / "mlserver"
-DEPLOYED = REPO / ".venvs" / "ours-sklearn"
-"""This server installed as a pickle deployment installs it (`pip install .[sklearn]`, like the
-image with EXTRAS=sklearn): no pyarrow, which pandas imports when present (+33 MB per worker)."""
 UVICORN_QUIET = ["--host", "127.0.0.1", "--no-access-log", "--log-level", "warning"]
 MOJO = REPO / "tests" / "fixtures" / "h2o" / "gbm_binomial.zip"
 
@@ -226,15 +223,6 @@ def servers(x: np.ndarray, names: list[str]) -> list[Server]:
     return found
 
 
-def deployed_venv() -> None:
-    """Create or refresh .venvs/ours-sklearn (idempotent: pip skips what is installed)."""
-    if not (DEPLOYED / "bin" / "python").exists():
-        subprocess.run([sys.executable, "-m", "venv", str(DEPLOYED)], check=True)
-    subprocess.run(
-        [str(DEPLOYED / "bin" / "python"), "-m", "pip", "install", "-q", "-e", f"{REPO}[sklearn]"], check=True
-    )
-
-
 def _rows(x: np.ndarray, rows: int) -> np.ndarray:
     return np.resize(x, (rows, x.shape[1]))
 
@@ -347,6 +335,7 @@ def main() -> None:
         args.seconds, args.reps = 2, 1
     x, names = prepare()
     deployed_venv()
+    mlserver_venv()
     pool = servers(x, names)
 
     def scenarios(server: Server) -> None:

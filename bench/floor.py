@@ -4,7 +4,8 @@ model on this machine, to read our figures against.
 Both apps read the body with orjson, turn the rows into a float array, call `predict_proba` and
 write every probability with `repr`, with no checks, logging, metrics or error handling. One is a
 raw ASGI callable (what uvicorn itself costs), the other one FastAPI endpoint (what the framework
-adds). `python -m bench.compare` runs them beside the real servers:
+adds). With BENCH_ACCELERATED set, the model is scored by the server's verified fast path
+(treelite, onnxruntime) where it has one, as `python -m bench.matrix` runs it. `python -m bench.compare` runs them beside the real servers:
 
     BENCH_MODEL=.bench/gbm.joblib uvicorn --factory bench.floor:raw_app --no-access-log
     BENCH_MODEL=.bench/gbm.joblib uvicorn --factory bench.floor:fastapi_app --no-access-log
@@ -30,10 +31,17 @@ ASGIApp = Callable[
 
 def _scorer() -> Callable[[bytes], bytes]:
     model = joblib.load(os.environ["BENCH_MODEL"])
+    predict = model.predict_proba
+    if os.environ.get("BENCH_ACCELERATED"):  # the server's verified fast path, where there is one
+        from scoring_runtime.runtimes.python.accelerate import accelerate
+
+        inputs = model.n_features_in_
+        fast, _ = accelerate(model, inputs, np.empty((0, inputs)), model.predict_proba)
+        predict = fast.predict if fast is not None else predict
 
     def score(body: bytes) -> bytes:
         rows = np.array(orjson.loads(body)["rows"], dtype=np.float64)
-        probabilities = model.predict_proba(rows)
+        probabilities = predict(rows)
         return orjson.dumps({"score": [[repr(v) for v in row] for row in probabilities.tolist()]})
 
     return score

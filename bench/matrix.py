@@ -1,13 +1,23 @@
-"""The accelerated path of tree ensembles (`SCORER_ACCELERATE`), in one run beside MLServer-best
-(`parallel_workers=0`, debug off) on the same pickles, breast-cancer data (30 doubles):
+"""The model matrix: every model kind served by this server (defaults, and `SCORER_ACCELERATE=off`)
+and by MLServer-best (`parallel_workers=0`, debug off), in one run, servers alternating:
 
-    python -m bench.accelerate [--seconds 8] [--reps 2]
+    python -m bench.matrix [--seconds 5] [--reps 2] [--models gbm rf hgb lr xgboost lightgbm mojo]
 
-For a RandomForest (100 trees, depth 10), a GradientBoosting (100 trees) and a
-HistGradientBoosting (100 iterations): ours with the default (`auto`, treelite once verified),
-ours with `off` (the estimator's `predict_proba`), and MLServer; single row at 1 and 32
-connections and 1,000 rows at 1 connection: req/s, p50, p99, server CPU per request. Also the
-in-process floors: `predict_proba` and treelite for one row.
+Models on scikit-learn's breast-cancer data (30 doubles): GradientBoosting (100 trees),
+RandomForest (100 trees, depth 10), HistGradientBoosting (100 iterations), a StandardScaler and
+LogisticRegression pipeline, XGBoost and LightGBM (100 trees each) — pickles for us, MLServer's
+own runtime for each (`mlserver-sklearn`, `mlserver-xgboost` on the booster's JSON,
+`mlserver-lightgbm` on its text model) — and the H2O-3 MOJO fixture (`gbm_binomial`, 10 inputs;
+MLServer has no H2O runtime, so ours alone). `ours-X` is the H2O API (text cells), `ours-X-v2` the
+same server over V2 JSON with MLServer's body. Scenarios: one row at 1 and 32 connections, 1,000
+and 10,000 rows; per server req/s, p50, p99, server CPU per request and RSS. Beside them the
+raw-ASGI floor (`bench/floor.py`: uvicorn, orjson and the model's fastest verified path, nothing
+else) and, in process, one row through `predict_proba`, our verified path and onnxruntime (float32
+for trees: not exact, a floor only) where skl2onnx/onnxmltools convert the model.
+
+Our pickle servers run from `.venvs/ours-sklearn` (`pip install .[sklearn]` plus xgboost and
+lightgbm), MLServer from `.venvs/mlserver`; both are made or refreshed by this command, and the
+running interpreter gets xgboost, lightgbm and onnxmltools for the in-process floors.
 """
 
 from __future__ import annotations
@@ -16,117 +26,145 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 
 import joblib
 import numpy as np
 from sklearn.datasets import load_breast_cancer
-from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingClassifier, RandomForestClassifier
 
-from bench.common import write_results
-from bench.compare import MLSERVER, REPO, WORK, Server, alternate, measure, median_rows
-from scoring_runtime.runtimes.python.accelerate import accelerate
+from bench.compare import MOJO, REPO, UVICORN_QUIET, WORK, Server, alternate, measure
+from bench.environments import deployed_venv, here, mlserver_venv
+from bench.matrix_models import MODELS, Kind, in_process_floors
+from bench.matrix_report import report
 
-SCENARIOS = [("1 row, 1 connection", 1, 1), ("1 row, 32 connections", 1, 32), ("1,000 rows", 1000, 1)]
-MODELS = {
-    "rf": lambda x, y: RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0).fit(x, y),
-    "gbm": lambda x, y: GradientBoostingClassifier(n_estimators=100, random_state=0).fit(x, y),
-    "hgb": lambda x, y: HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, y),
-}
-
-
-def prepare(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> tuple[object, Server | None]:
-    """The pickle with its schema sidecar for us, the same pickle in an MLServer folder."""
-    model = MODELS[name](x, y)
-    folder = WORK / "accelerate"
-    folder.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, folder / f"{name}.joblib")
-    schema = {"inputFields": [{"name": n, "dataType": "Float64"} for n in names]}
-    (folder / f"{name}.joblib.schema.json").write_text(json.dumps(schema))
-    if not (MLSERVER / "bin" / "mlserver").exists():
-        return model, None
-    mlserver = WORK / f"mlserver-{name}"  # compare.start finds an MLServer's settings by its name
-    (mlserver / name).mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, mlserver / name / "model.joblib")
-    settings = {
-        "name": name,
-        "implementation": "mlserver_sklearn.SKLearnModel",
-        "parameters": {"uri": "./model.joblib"},
-    }
-    (mlserver / name / "model-settings.json").write_text(json.dumps(settings))
-    (mlserver / "settings.json").write_text(json.dumps({"debug": False, "parallel_workers": 0}))
-
-    def v2(count: int) -> dict:
-        batch = x[np.arange(count) % len(x)]
-        tensor = {"name": "input-0", "shape": list(batch.shape), "datatype": "FP64", "data": batch.ravel().tolist()}
-        return {"inputs": [tensor], "outputs": [{"name": "predict_proba"}]}
-
-    start = [str(MLSERVER / "bin" / "mlserver"), "start", str(mlserver)]
-    return model, Server(f"mlserver-{name}", start, "/v2/health/ready", f"/v2/models/{name}/infer", v2)
+SCENARIOS = [
+    ("1 row, 1 connection", 1, 1),
+    ("1 row, 32 connections", 1, 32),
+    ("1,000 rows", 1000, 1),
+    ("10,000 rows", 10_000, 1),
+]
+BOOSTING_PACKAGES = ("xgboost", "lightgbm")
 
 
-def floors(model: object, x: np.ndarray) -> tuple[float, float]:
-    """Milliseconds for one row in this process: the estimator's predict_proba, treelite's."""
-    one = x[:1]
-    fast, _ = accelerate(model, x.shape[1], x[:100], model.predict_proba)
+@dataclass
+class Row:
+    """One model kind's servers and its in-process floors."""
 
-    def timed(call: object, repeat: int) -> float:
-        call()
-        started = time.perf_counter()
-        for _ in range(repeat):
-            call()
-        return (time.perf_counter() - started) / repeat * 1e3
-
-    return timed(lambda: model.predict_proba(one), 200), timed(lambda: fast.predict(one), 2000) if fast else float(
-        "nan"
-    )
+    name: str
+    servers: list[Server]
+    floors: dict[str, float]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=8)
-    parser.add_argument("--reps", type=int, default=2)
-    parser.add_argument("--models", nargs="*", default=list(MODELS))
-    args = parser.parse_args()
+def _breast_cancer() -> tuple[np.ndarray, np.ndarray, list[str]]:
     data = load_breast_cancer()
-    x, y = data.data, data.target
-    names = [n.replace(" ", "_") for n in data.feature_names]
+    return data.data, data.target, [n.replace(" ", "_") for n in data.feature_names]
+
+
+def pickle_servers(
+    kind: Kind, model: object, x: np.ndarray, names: list[str], ours_python: str, mlserver: str
+) -> list[Server]:
+    folder = WORK / "matrix"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{kind.name}.joblib"
+    joblib.dump(model, path)
+    schema = {"inputFields": [{"name": n, "dataType": "Float64"} for n in names]}
+    path.with_name(path.name + ".schema.json").write_text(json.dumps(schema))
 
     def ours(count: int) -> dict:
         return {"fields": names, "rows": [[repr(v) for v in x[i % len(x)].tolist()] for i in range(count)]}
 
-    lines = [
-        f"Tree ensembles on the breast-cancer data, one worker each, medians of {args.reps} alternating runs of "
-        f"{args.seconds} s; floors are one row in process:",
-        "",
-        "| model | server | scenario | req/s | p50 ms | p99 ms | server CPU ms/req |",
-        "|---|---|---|---|---|---|---|",
+    serve = [ours_python, "-m", "scoring_runtime", "serve", str(path), "--host", "127.0.0.1"]
+    floor = [str(REPO / ".venvs" / "ours-sklearn" / "bin" / "uvicorn"), "--factory", "bench.floor:raw_app"]
+    floor_env = {"BENCH_MODEL": str(path), "BENCH_ACCELERATED": "1"}
+
+    def raw(count: int) -> dict:
+        return {"rows": x[np.arange(count) % len(x)].tolist()}
+
+    def v2(count: int) -> dict:
+        batch = x[np.arange(count) % len(x)]
+        return {
+            "inputs": [
+                {"name": "input-0", "shape": list(batch.shape), "datatype": "FP64", "data": batch.ravel().tolist()}
+            ]
+        }
+
+    pool = [
+        Server(f"ours-{kind.name}", serve, "/readyz", "/model/score", ours, REPO),
+        Server(f"ours-{kind.name}-v2", serve, "/v2/health/ready", f"/v2/models/{kind.name}/infer", v2, REPO),
+        Server(f"ours-{kind.name}-off", serve, "/readyz", "/model/score", ours, REPO, env={"SCORER_ACCELERATE": "off"}),
+        Server(f"floor-{kind.name}", [*floor, *UVICORN_QUIET], "/ready", "/score", raw, REPO, env=floor_env),
     ]
-    floor_lines = ["", "| model | predict_proba, 1 row | treelite, 1 row |", "|---|---|---|"]
+    pool.append(_mlserver(kind, model, x, mlserver))
+    return pool
+
+
+def _mlserver(kind: Kind, model: object, x: np.ndarray, command: str) -> Server:
+    home = WORK / f"mlserver-{kind.name}"  # compare.start finds an MLServer's settings by its name
+    (home / kind.name).mkdir(parents=True, exist_ok=True)
+    kind.save_for_mlserver(model, home / kind.name / kind.mlserver_file)
+    settings = {
+        "name": kind.name,
+        "implementation": kind.mlserver_runtime,
+        "parameters": {"uri": f"./{kind.mlserver_file}"},
+    }
+    (home / kind.name / "model-settings.json").write_text(json.dumps(settings))
+    (home / "settings.json").write_text(json.dumps({"debug": False, "parallel_workers": 0}))
+
+    def v2(count: int) -> dict:
+        batch = x[np.arange(count) % len(x)]
+        tensor = {"name": "input-0", "shape": list(batch.shape), "datatype": "FP64", "data": batch.ravel().tolist()}
+        outputs = [{"name": kind.mlserver_output}] if kind.mlserver_output else []
+        return {"inputs": [tensor], "outputs": outputs}
+
+    return Server(
+        f"mlserver-{kind.name}", [command, "start", str(home)], "/v2/health/ready", f"/v2/models/{kind.name}/infer", v2
+    )
+
+
+def mojo_servers() -> list[Server]:
+    lines = MOJO.with_suffix(".input.csv").read_text().splitlines()
+    fields, table = lines[0].split(","), [line.split(",") for line in lines[1:]]
+
+    def body(count: int) -> dict:
+        return {"fields": fields, "rows": [table[i % len(table)] for i in range(count)]}
+
+    serve = [sys.executable, "-m", "scoring_runtime", "serve", str(MOJO), "--host", "127.0.0.1"]
+    return [
+        Server("ours-mojo", serve, "/readyz", "/model/score", body, REPO),
+        Server("ours-mojo-off", serve, "/readyz", "/model/score", body, REPO, env={"SCORER_ACCELERATE": "off"}),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--models", nargs="*", default=[*MODELS, "mojo"], choices=[*MODELS, "mojo"])
+    args = parser.parse_args()
+    here(*BOOSTING_PACKAGES, "onnxmltools")
+    ours_python = str(deployed_venv(*BOOSTING_PACKAGES))
+    mlserver = str(mlserver_venv("mlserver-xgboost==1.7.1", "mlserver-lightgbm==1.7.1", *BOOSTING_PACKAGES))
+    x, y, names = _breast_cancer()
+    rows: list[Row] = []
     for name in args.models:
-        model, mlserver = prepare(name, x, y, names)
-        command = [sys.executable, "-m", "scoring_runtime", "serve", str(WORK / "accelerate" / f"{name}.joblib")]
-        command += ["--host", "127.0.0.1"]
-        pool = [
-            Server(f"ours-{name}-auto", command, "/readyz", "/model/score", ours, REPO),
-            Server(
-                f"ours-{name}-off", command, "/readyz", "/model/score", ours, REPO, env={"SCORER_ACCELERATE": "off"}
-            ),
-        ]
-        if mlserver is not None:
-            pool.append(mlserver)
+        if name == "mojo":
+            rows.append(Row(name, mojo_servers(), {}))
+            continue
+        kind = MODELS[name]
+        model = kind.build(x, y)
+        rows.append(
+            Row(name, pickle_servers(kind, model, x, names, ours_python, mlserver), in_process_floors(model, x, kind))
+        )
 
-        def scenarios(server: Server) -> None:
-            for label, count, connections in SCENARIOS:
-                measure(server, label, server.body(count), connections, args.seconds)
+    def scenarios(server: Server) -> None:
+        for label, count, connections in SCENARIOS:
+            measure(server, label, server.body(count), connections, args.seconds)
 
-        alternate(pool, args.reps, scenarios)
-        for server in pool:
-            lines += median_rows(server, [label for label, _, _ in SCENARIOS], lead=f"{name} | ")
-        proba, fast = floors(model, x)
-        floor_lines.append(f"| {name} | {proba:.3f} ms | {fast:.3f} ms |")
-    text = "\n".join(lines + floor_lines)
+    started = time.perf_counter()
+    for row in rows:
+        alternate(row.servers, args.reps, scenarios)
+    text = report(rows, [label for label, _, _ in SCENARIOS], args.seconds, args.reps, time.perf_counter() - started)
     print(text)
-    write_results("Accelerated tree ensembles", text)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from bench.common import write_results
-from bench.compare import MLSERVER, REPO, TABLE_HEAD, WORK, Server, alternate, measure, median_rows
+from bench.compare import REPO, TABLE_HEAD, WORK, Server, alternate, measure, median_rows
+from bench.environments import MLSERVER
 
 SCENARIOS = [("1 row, 1 connection", 1, 1), ("1 row, 32 connections", 1, 32), ("1,000 rows", 1000, 1)]
 

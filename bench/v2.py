@@ -23,7 +23,8 @@ import httpx
 import numpy as np
 
 from bench.common import cpu_seconds, write_results, wrk_raw
-from bench.compare import MLSERVER, SCENARIOS, WORK, Server, _median, alternate, prepare
+from bench.compare import SCENARIOS, WORK, Server, _median, alternate, prepare
+from bench.environments import MLSERVER
 from tests.server_process import REPO
 
 
