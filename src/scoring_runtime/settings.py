@@ -242,14 +242,19 @@ class ModelSettings(BaseSettings):
     """The longest a request waits for others to join its batch."""
 
     accelerate: Literal["auto", "off"] = "auto"
-    """`auto`: a scikit-learn tree ensemble is compiled at load into treelite's predictor and
-    served by it when, on verification rows, it answers within 1e-9 of the estimator; `off`: always
-    the estimator's own `predict_proba`/`predict`."""
+    """`auto`: a pickled tree ensemble (scikit-learn, LightGBM) or scikit-learn linear model is
+    compiled at load (treelite, onnxruntime) and served by it when, on verification rows, it answers
+    within 1e-9 of the estimator, and an H2O-3 GBM/DRF MOJO is scored on flattened trees checked
+    against genmodel; `off`: always the estimator's own `predict_proba`/`predict` and `score0`."""
 
     model_threads: int = Field(default=1, ge=0)
     """OpenMP and BLAS threads each scoring call may use (threadpoolctl); concurrent requests
     already use the cores, so 1 by default; 0 = the libraries' own defaults (a core each), which
     the offline commands use for their large batches."""
+
+    model_threads_large: int = Field(default=0, ge=0)
+    """OpenMP and BLAS threads a call of 512 rows or more may use (one big request is then not
+    held to one core); 0 = the worker's share of the cores (cores / `workers`)."""
 
     mojo_threads: int = Field(default=2, ge=1)
     """Threads the H2O-3 batch helper splits a large batch over (2,000+ rows per thread)."""

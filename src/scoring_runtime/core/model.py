@@ -26,7 +26,7 @@ from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.images import augmented_frame, check_images
 from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.scorer import Scorer
-from scoring_runtime.core.threads import ThreadBudget
+from scoring_runtime.core.threads import ThreadBudget, worker_share
 from scoring_runtime.core.types import (
     Capability,
     ContributionGroup,
@@ -94,8 +94,9 @@ def effective_capabilities(scorer: Scorer, shapley: frozenset[ShapleyKind]) -> f
 
 
 class ServedModel:
-    def __init__(self, scorer: Scorer, settings: ModelSettings, name: str | None = None) -> None:
-        """`name`: what the model is called where protocols name models (V2's `/v2/models/<name>`)."""
+    def __init__(self, scorer: Scorer, settings: ModelSettings, name: str | None = None, workers: int = 1) -> None:
+        """`name`: what the model is called where protocols name models (V2's `/v2/models/<name>`);
+        `workers`: the server's worker processes, which share the cores."""
         self.scorer = scorer
         self.info = scorer.info
         self.name = settings.model_name or name or scorer.info.name
@@ -112,7 +113,7 @@ class ServedModel:
         """Cells may be read straight into floats: every input is a number and no missing token
         is itself a number (a text cell or a missing token still reads, by the general path)."""
         self.max_rows = settings.max_rows
-        self.threads = ThreadBudget(settings.model_threads)
+        self.threads = ThreadBudget(settings.model_threads, settings.model_threads_large or worker_share(workers))
         self.dispatcher = Dispatcher(settings)
         self._batch_rows = settings.batch_max_rows
         self._batcher = (
@@ -210,13 +211,13 @@ class ServedModel:
         """Score on the calling thread (batch jobs, the self-check, and every dispatched job)."""
         self.check(options)
         self._check_media(frame)
-        self.threads.apply()
-        result = _guarded(lambda: self.scorer.score(frame, intervals=options.intervals))
+        with self.threads.limited(frame.rows):
+            result = _guarded(lambda: self.scorer.score(frame, intervals=options.intervals))
         return self._scored(frame, result, options)
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
-        self.threads.apply()
-        result = _guarded(lambda: self.scorer.contributions(frame, kind))
+        with self.threads.limited(frame.rows):
+            result = _guarded(lambda: self.scorer.contributions(frame, kind))
         width = len(result.features)
         groups = tuple(
             ContributionGroup(_checked(g.values, frame.rows, width, "Shapley contributions"), g.output_group)
@@ -245,8 +246,8 @@ class ServedModel:
         self.scorer.close()
 
     def _batch_score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
-        self.threads.apply()
-        return self.scorer.score(frame, intervals=intervals)
+        with self.threads.limited(frame.rows):
+            return self.scorer.score(frame, intervals=intervals)
 
     def _score_job(self, job: Job[P, Scored, T]) -> T:
         prepared, frame = job.decode()

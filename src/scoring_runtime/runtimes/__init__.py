@@ -122,4 +122,4 @@ def load_model(settings: Settings) -> ServedModel:
     unless the settings name it; raises `ModelLoadError` with a sentence for the user."""
     path = settings.model.model_path
     scorer = load_scorer(path, LoadOptions.from_settings(settings))
-    return ServedModel(scorer, settings.model, artifact_name(path))
+    return ServedModel(scorer, settings.model, artifact_name(path), settings.server.workers)
