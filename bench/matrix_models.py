@@ -64,27 +64,15 @@ def _lightgbm_onnx(model: Any, inputs: int) -> Any:
     return convert_lightgbm(model, initial_types=[("input", FloatTensorType([None, inputs]))])
 
 
+def _sklearn(name: str, estimator: Callable[[], Any]) -> Kind:
+    return Kind(name, lambda x, y: estimator().fit(x, y), to_onnx=_sklearn_onnx)
+
+
 MODELS = {
-    "gbm": Kind(
-        "gbm",
-        lambda x, y: GradientBoostingClassifier(n_estimators=100, random_state=0).fit(x, y),
-        to_onnx=_sklearn_onnx,
-    ),
-    "rf": Kind(
-        "rf",
-        lambda x, y: RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0).fit(x, y),
-        to_onnx=_sklearn_onnx,
-    ),
-    "hgb": Kind(
-        "hgb",
-        lambda x, y: HistGradientBoostingClassifier(max_iter=100, random_state=0).fit(x, y),
-        to_onnx=_sklearn_onnx,
-    ),
-    "lr": Kind(
-        "lr",
-        lambda x, y: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(x, y),
-        to_onnx=_sklearn_onnx,
-    ),
+    "gbm": _sklearn("gbm", lambda: GradientBoostingClassifier(n_estimators=100, random_state=0)),
+    "rf": _sklearn("rf", lambda: RandomForestClassifier(n_estimators=100, max_depth=10, random_state=0)),
+    "hgb": _sklearn("hgb", lambda: HistGradientBoostingClassifier(max_iter=100, random_state=0)),
+    "lr": _sklearn("lr", lambda: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
     "xgboost": Kind(
         "xgboost",
         _xgboost,
