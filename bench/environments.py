@@ -3,6 +3,7 @@ benchmark is one command on a fresh clone (pip skips what is installed)."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,12 @@ def deployed_venv(*extra: str) -> Path:
     """This server with the `sklearn` extra, plus `extra` packages a model needs; its python."""
     _venv(DEPLOYED, ["-e", f"{REPO}[sklearn]", *extra])
     return DEPLOYED / "bin" / "python"
+
+
+def wrk() -> None:
+    """The load generator every benchmark drives, from Debian's package when it is missing."""
+    if shutil.which("wrk") is None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)
 
 
 def here(*packages: str) -> None:

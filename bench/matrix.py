@@ -17,7 +17,8 @@ for trees: not exact, a floor only) where skl2onnx/onnxmltools convert the model
 
 Our pickle servers run from `.venvs/ours-sklearn` (`pip install .[sklearn]` plus xgboost and
 lightgbm), MLServer from `.venvs/mlserver`; both are made or refreshed by this command, and the
-running interpreter gets xgboost, lightgbm and onnxmltools for the in-process floors.
+running interpreter gets xgboost, lightgbm and onnxmltools for the in-process floors (and the
+machine `wrk`, from Debian, when it is missing).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 
 from bench.compare import MOJO, REPO, UVICORN_QUIET, WORK, Server, alternate, measure
-from bench.environments import deployed_venv, here, mlserver_venv
+from bench.environments import deployed_venv, here, mlserver_venv, wrk
 from bench.matrix_models import MODELS, Kind, in_process_floors
 from bench.matrix_report import report
 
@@ -141,6 +142,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--models", nargs="*", default=[*MODELS, "mojo"], choices=[*MODELS, "mojo"])
     args = parser.parse_args()
+    wrk()
     here(*BOOSTING_PACKAGES, "onnxmltools")
     ours_python = str(deployed_venv(*BOOSTING_PACKAGES))
     mlserver = str(mlserver_venv("mlserver-xgboost==1.7.1", "mlserver-lightgbm==1.7.1", *BOOSTING_PACKAGES))
