@@ -32,6 +32,7 @@ from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
 from scoring_runtime.http.observer import RequestObserver, record_grpc
 from scoring_runtime.http.page import add_deployment_pages, add_page
+from scoring_runtime.http.routing import DirectRoute
 from scoring_runtime.protocols.h2o import codec as h2o_codec
 from scoring_runtime.protocols.h2o import routes as h2o_routes
 from scoring_runtime.protocols.mlflow import codec as mlflow_codec
@@ -104,6 +105,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         docs_url=None,  # add_docs serves them from package files: FastAPI's load from a CDN
         redoc_url=None,
     )
+    app.router.route_class = DirectRoute
     shape_for = shape_chooser(server.path_prefix)
     install_error_handlers(app, shape_for, lambda kind: metrics.failures.labels(kind).inc())
     guard = [Depends(credentials_guard(verifiers))] if verifiers else []
