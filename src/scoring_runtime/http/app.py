@@ -104,6 +104,9 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # add_docs serves them from package files: FastAPI's load from a CDN
         redoc_url=None,
+        # Traces are ours (core/tracing.py, opt-in); FastAPI's own would look for global OpenTelemetry
+        # providers on every request (~3 µs) and, with one set, trace each request a second time.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.router.route_class = DirectRoute
     shape_for = shape_chooser(server.path_prefix)
