@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from scoring_runtime.runtimes.python.compiled import SYNTHETIC_ROWS, Compiled, known_without_missing
+from scoring_runtime.runtimes.python.treelite_predict import bound_predict
 
 TREES = {
     "RandomForestClassifier",
@@ -59,17 +60,18 @@ def compile_trees(estimator: Any, inputs: int, known_rows: np.ndarray) -> Compil
         else:
             found = thresholds(estimator, inputs)
             model = treelite.sklearn.import_model(estimator)
+        walk = bound_predict(model)
     except Exception as exc:  # a version treelite cannot read: the estimator still serves
         return f"scored by {own}: treelite could not import this {kind} ({type(exc).__name__})"
     rows = np.vstack([known_without_missing(known_rows, inputs), _threshold_rows(found)])
-    candidates = tuple(_predictor(treelite.gtil, model, rounded) for rounded in (True, False))
+    candidates = tuple(_predictor(walk, rounded) for rounded in (True, False))
     return Compiled("treelite", own, candidates, rows)
 
 
-def _predictor(gtil: Any, model: Any, rounded: bool) -> Callable[[np.ndarray], np.ndarray]:
+def _predictor(walk: Callable[[np.ndarray], np.ndarray], rounded: bool) -> Callable[[np.ndarray], np.ndarray]:
     def predict(matrix: np.ndarray) -> np.ndarray:
         matrix = matrix.astype(np.float32).astype(np.float64) if rounded else np.asarray(matrix, dtype=np.float64)
-        answer = gtil.predict(model, np.ascontiguousarray(matrix), nthread=1)
+        answer = walk(matrix)
         return np.asarray(answer, dtype=np.float64).reshape(len(matrix), -1)
 
     return predict
