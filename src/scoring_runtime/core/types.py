@@ -7,6 +7,7 @@ wire shapes. Nothing here knows a wire format or a web framework.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,11 +98,12 @@ class ModelSchema:
     """The model checks and converts its own records (a model source's Avro schema): every cell
     reaches it as text, and when it declares no inputs, every field of the request does."""
 
-    @property
+    @functools.cached_property
     def input_names(self) -> tuple[str, ...]:
+        """Kept once made: every request compares its fields with them."""
         return tuple(f.name for f in self.inputs)
 
-    @property
+    @functools.cached_property
     def output_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.outputs)
 
