@@ -75,8 +75,9 @@ def test_rows_read_in_chunks_are_the_rows_read_at_once(monkeypatch, chunk_bytes)
     ],
     ids=["short last row", "long last row", "a row end inside a text cell"],
 )
-def test_chunks_that_disagree_fall_back_to_the_general_reader(monkeypatch, tail, expected):
-    monkeypatch.setattr(bodies, "_CHUNK_BYTES", 64)
+@pytest.mark.parametrize("chunk_bytes", [64, 1 << 20], ids=["chunks", "one block"])
+def test_chunks_that_disagree_fall_back_to_the_general_reader(monkeypatch, tail, expected, chunk_bytes):
+    monkeypatch.setattr(bodies, "_CHUNK_BYTES", chunk_bytes)
     body = json.dumps({"fields": FIELDS, "rows": [["1", "2", "3"]] * 399 + tail}).encode()
     request = parse_json(body, ScoreRequest, numeric_rows=True)
     assert isinstance(request.rows, CellRows) and request.rows.values[-1] == tail[0]

@@ -6,6 +6,7 @@ type is a 415, a bad document a one-sentence 400, and the JSON is parsed once, i
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, TypeVar
 
@@ -32,7 +33,12 @@ def _media_type(request: Request) -> str:
 _TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _FLOAT_ROWS = msgspec.json.Decoder(list[list[float]], strict=False)
 _ECHO_KEYS = ("includeFieldsInOutput", "include_fields_in_output")
+_SEARCHED_BYTES = 64 * 1024
+"""From this size a body's numeric rows are found by searching its text (`_found_rows`) rather
+than by scanning its top level: the scan and the copy of the rows out of it cost ~0.15 ms of a
+1,000-row body's ~1.7 ms; below it they cost less than the search's own small decodes."""
 _CHUNK_BYTES = 512 * 1024
+_FLAT_FROM_ROWS = 64
 """Rows are read into floats this much text at a time (~1,500 rows of 30 numbers), so a big
 request never holds more Python floats than that: holding all 300,000 of a 10,000-row request at
 once left ~10 MB with the allocator afterwards."""
@@ -65,7 +71,7 @@ def _read_document(raw: bytes | str, numeric_rows: bool) -> tuple[dict[str, Any]
     keeps its rows as JSON values. One nuance: the text "-0" reads as 0.0 where `float("-0")` is -0.0 (equal numbers; looking
     for it cost more than reading a 10,000-row body)."""
     try:
-        if numeric_rows and isinstance(raw, bytes) and len(raw) > _CHUNK_BYTES and (found := _found_rows(raw)):
+        if numeric_rows and isinstance(raw, bytes) and len(raw) > _SEARCHED_BYTES and (found := _found_rows(raw)):
             return found
         values = _TOP_LEVEL.decode(raw)
         numeric_rows = numeric_rows and not any(key in values for key in _ECHO_KEYS)
@@ -147,11 +153,21 @@ def _float_block(text: bytes, start: int, end: int) -> np.ndarray | None:
 
 
 def _rectangle(text: bytes | memoryview) -> np.ndarray | None:
+    """The rows as a 2-D array, or None unless they are lists of one length. From
+    `_FLAT_FROM_ROWS` rows numpy fills the array from one flat iterator, ~20% faster than it
+    discovers the shape of nested lists (and ~1 µs slower for one row)."""
     try:
-        block = np.array(_FLOAT_ROWS.decode(text), dtype=np.float64)
+        rows = _FLOAT_ROWS.decode(text)
+        if len(rows) < _FLAT_FROM_ROWS:
+            block = np.array(rows, dtype=np.float64)
+            return block if block.ndim == 2 else None
     except (msgspec.DecodeError, ValueError):  # ValidationError is a DecodeError; ValueError: rows of unequal length
         return None
-    return block if block.ndim == 2 else None
+    if len(set(map(len, rows))) != 1:
+        return None
+    width = len(rows[0])
+    flat = np.fromiter(itertools.chain.from_iterable(rows), np.float64, count=len(rows) * width)
+    return flat.reshape(len(rows), width)
 
 
 async def json_body(request: Request, model: type[M], *, numeric_rows: bool = False) -> M:
