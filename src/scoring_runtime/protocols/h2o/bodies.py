@@ -38,10 +38,10 @@ _SEARCHED_BYTES = 64 * 1024
 than by scanning its top level: the scan and the copy of the rows out of it cost ~0.15 ms of a
 1,000-row body's ~1.7 ms; below it they cost less than the search's own small decodes."""
 _CHUNK_BYTES = 512 * 1024
-_FLAT_FROM_ROWS = 64
 """Rows are read into floats this much text at a time (~1,500 rows of 30 numbers), so a big
 request never holds more Python floats than that: holding all 300,000 of a 10,000-row request at
 once left ~10 MB with the allocator afterwards."""
+_FLAT_FROM_ROWS = 64
 
 
 def parse_json(raw: bytes | str, model: type[M], *, numeric_rows: bool = False) -> M:

@@ -47,7 +47,6 @@ def compile_trees(estimator: Any, inputs: int, known_rows: np.ndarray) -> Compil
     lightgbm = kind in LIGHTGBM
     own = "LightGBM" if lightgbm else "scikit-learn"
     try:
-        import treelite.gtil
         import treelite.sklearn
     except ModuleNotFoundError:
         return f"scored by {own}: install treelite ('scoring-runtime[sklearn]') to accelerate this {kind}"
