@@ -20,7 +20,7 @@ import pandas as pd
 
 from scoring_runtime.core.errors import BadCell
 from scoring_runtime.core.frame import Frame
-from scoring_runtime.core.numbers import OutOfRange, all_in_grammar, is_number, read_number
+from scoring_runtime.core.numbers import OutOfRange, is_number, parsed_in_grammar, read_number
 from scoring_runtime.core.text import cell_text, quote
 from scoring_runtime.core.types import DataType, Field, ModelSchema
 
@@ -89,11 +89,12 @@ def objects(values: list[Any]) -> np.ndarray:
 
 def _read_numbers(name: str, column: Sequence[Any], kinds: set[type], options: ReadOptions) -> np.ndarray:
     if bool not in kinds and options.numeric_fast_path:
-        if type(None) not in kinds and (values := _vectorised(column, kinds == {str})) is not None:
-            return values
-        missing = options.missing  # missing tokens mapped first; numpy still parses the numbers
-        mapped = [np.nan if v is None or v in missing else v for v in column]
-        if (values := _vectorised(mapped, False)) is not None:
+        missing = options.missing
+        if type(None) not in kinds and missing.isdisjoint(column):
+            cells, all_text = column, kinds == {str}
+        else:  # missing tokens mapped first; numpy still parses the numbers
+            cells, all_text = [np.nan if v is None or v in missing else v for v in column], False
+        if (values := _vectorised(cells, all_text)) is not None:
             return values
     values = np.empty(len(column), dtype=np.float64)
     for row, value in enumerate(column):
@@ -131,7 +132,7 @@ def _vectorised(cells: Sequence[Any], all_text: bool) -> np.ndarray | None:
     except (ValueError, OverflowError):
         return None
     texts = cells if all_text else [v for v in cells if type(v) is str]
-    if not all_in_grammar(texts) or _has_infinity(values):
+    if not parsed_in_grammar(texts) or _has_infinity(values):
         return None
     return values
 
@@ -145,7 +146,7 @@ def _read_texts(field: Field, column: Sequence[Any], options: ReadOptions) -> li
     missing = options.missing
     texts = [None if v is None else v if type(v) is str else cell_text(v) for v in column]
     if field.levels is not None:
-        known = frozenset(field.levels)
+        known = field.level_set
         return [t if t in known else None for t in texts]
     return [None if t is None or t in missing else t for t in texts]
 
