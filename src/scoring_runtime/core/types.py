@@ -75,6 +75,11 @@ class Field:
     data_type: DataType
     levels: tuple[str, ...] | None = None
 
+    @functools.cached_property
+    def level_set(self) -> frozenset[str]:
+        """The levels to look a cell up in; an airport code's hundreds were hashed again per request."""
+        return frozenset(self.levels or ())
+
 
 @dataclass(frozen=True)
 class ModelSchema:
