@@ -13,12 +13,12 @@ prediction (off by up to 5% on the test fixtures); encoded as missing, contribut
 
 from __future__ import annotations
 
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import jpype
 import numpy as np
-import pandas as pd
 
 from scoring_runtime.core.errors import ModelLoadError
 from scoring_runtime.core.frame import Frame
@@ -46,7 +46,6 @@ _SCORING_TYPES = {
     "Ordinal": ScoringType.CLASSIFICATION,
 }
 _MIN_ROWS_PER_THREAD = 2000
-_VECTORISED_LOOKUP_ROWS = 256  # below this, a dict lookup per cell beats pandas' fixed cost
 
 
 class H2O3MojoScorer(Scorer):
@@ -71,7 +70,6 @@ class H2O3MojoScorer(Scorer):
         domains = model.getDomainValues()
         levels = [None if d is None else [str(v) for v in d] for d in list(domains)[: len(self._features)]]
         self._codes = [None if d is None else {level: float(i) for i, level in enumerate(d)} for d in levels]
-        self._indexes = [None if d is None else pd.Index(d) for d in levels]
         threads = options.mojo_threads or 1
         self._batch = jpype.JClass("ai.scoringruntime.BatchScorer")(
             model, len(self._features), threads, _MIN_ROWS_PER_THREAD, options.accelerate
@@ -126,12 +124,8 @@ class H2O3MojoScorer(Scorer):
             column = frame[name]
             if codes is None:
                 matrix[:, index] = column
-            elif frame.rows < _VECTORISED_LOOKUP_ROWS:
-                matrix[:, index] = [codes.get(value, np.nan) for value in column]
-            else:
-                indices = self._indexes[index].get_indexer(column).astype(np.float64)
-                indices[indices < 0] = np.nan  # missing, and any level the model never saw
-                matrix[:, index] = indices
+            else:  # missing, and any level the model never saw, is NaN
+                matrix[:, index] = np.fromiter(map(codes.get, column, repeat(np.nan)), np.float64, count=frame.rows)
         return matrix
 
 
