@@ -132,6 +132,7 @@ def test_valid_json_the_fast_readers_refuse_is_still_read():
         (b'{"fields": ["\xff"], "rows": []}', "not valid JSON"),
         (b"[1, 2]", "must be a JSON object"),
         (b'{"fields": ["a"], "rows": "x"}', "'rows' is not valid"),
+        (b'{"fields": ["a"], "rows": [["1"], "x"]}', "'rows[1]' is not valid: input should be a valid list"),
         (b'{"fields": ["a"], "rows": [["1"]], "requestShapleyValueType": "SOME"}', "must be one of"),
     ],
 )
