@@ -50,4 +50,4 @@ def test_committed_helper_jar_matches_its_sources():
         [sys.executable, str(REPO / "scripts" / "build_java_helper.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert HELPER_JAR.stat().st_size < 20_000
+    assert HELPER_JAR.stat().st_size < 32_000  # the project's own classes only, no genmodel inside

@@ -95,6 +95,7 @@ class H2O3MojoScorer(Scorer):
                 f"genmodel classes: {genmodel_jar(options.genmodel_jar)}",
                 f"batch helper threads: {threads}",
                 f"scored by: {self._batch.scoringPath()}",
+                f"contributions by: {self._batch.contributionsPath()}",
             ),
         )
 

@@ -45,6 +45,16 @@ public final class ForestCheck {
         return new String[] {found, Integer.toString(check.rows)};
     }
 
+    /** Rows drawn at random from every column's interesting values, as the check draws them. */
+    static double[][] randomRows(FlatForest forest, int count, long seed) {
+        ForestCheck check = new ForestCheck(forest, null, seed);
+        double[][] rows = new double[count][];
+        for (int r = 0; r < count; r++) {
+            rows[r] = check.randomRow();
+        }
+        return rows;
+    }
+
     private String run(int randomRows) {
         for (int r = 0; r < randomRows; r++) {
             String found = compare(randomRow());
