@@ -14,11 +14,14 @@ from tests.runtimes.h2o3.test_flat_forest import _noisy
 from tests.runtimes.h2o3.test_mojo import FIXTURES, _frame
 
 EXPLAINED = ["gbm_regression", "gbm_binomial", "drf_regression", "drf_binomial"]
-TABLES = "contributions by: TreeSHAP tables for"
+TABLES = "TreeSHAP tables for"
 
 
 def _contributions_path(scorer) -> str:
-    return next(note for note in scorer.info.notes if note.startswith("contributions by: "))
+    """Which code explains the model; made at its first request for contributions."""
+    assert scorer._batch.contributionsPath() is None
+    scorer.contributions(_frame(scorer, scorer.info.name), ShapleyKind.TRANSFORMED)
+    return str(scorer._batch.contributionsPath())
 
 
 def _tree_shap(nodes):
@@ -53,7 +56,7 @@ def test_tree_models_are_explained_from_tables_equal_to_genmodels_tree_shap(name
     fast = load_scorer(FIXTURES / f"{name}.zip")
     exact = load_scorer(FIXTURES / f"{name}.zip", LoadOptions(accelerate=False))
     assert _contributions_path(fast).startswith(TABLES)
-    assert _contributions_path(exact) == "contributions by: genmodel's TreeSHAP, tree by tree, summed in double"
+    assert _contributions_path(exact) == "genmodel's TreeSHAP, tree by tree, summed in double"
     frame = _noisy(fast, _frame(fast, name), 3000)
     for kind in ShapleyKind:
         ours = fast.contributions(frame, kind).groups[0].values

@@ -29,10 +29,10 @@ public final class BatchScorer {
     private final ExecutorService pool;
     private final int minRowsPerTask;
     private final ThreadLocal<PredictContributions> contributions;
-    private final int contributionsSize;
+    private final String[] contributionNames;
     private final FlatForest forest;
     private final String scoringPath;
-    private final String contributionsPath;
+    private volatile Object[] explainer;
 
     /** `accelerate`: score with the flattened trees where they exist and match score0 on the verification rows. */
     public BatchScorer(GenModel model, int nfeatures, int threads, int minRowsPerTask, boolean accelerate) {
@@ -57,19 +57,25 @@ public final class BatchScorer {
         this.predsSize = model.getPredsSize();
         this.minRowsPerTask = Math.max(1, minRowsPerTask);
         this.pool = threads > 1 ? Executors.newFixedThreadPool(threads, daemonThreads()) : null;
-        Object[] explainer = treeExplainer(model, flat, nfeatures);
-        this.contributionsPath = (String) explainer[1];
-        final DoubleSumTreeSHAP trees = (DoubleSumTreeSHAP) explainer[0];
-        PredictContributions probe = contributionsPredictor(model, trees);
-        if (probe != null) {
-            // One predictor per thread: a predictor keeps a TreeSHAP workspace and is not thread-safe.
-            this.contributions = ThreadLocal.withInitial(() -> contributionsPredictor(model, trees));
-            this.contributions.set(probe);
-            this.contributionsSize = probe.getContributionNames().length;
-        } else {
-            this.contributions = null;
-            this.contributionsSize = 0;
+        PredictContributions probe = contributionsPredictor(model, null);
+        this.contributionNames = probe == null ? new String[0] : probe.getContributionNames();
+        // One predictor per thread: a predictor keeps a TreeSHAP workspace and is not thread-safe.
+        this.contributions = probe == null ? null
+                : ThreadLocal.withInitial(() -> contributionsPredictor(model, (DoubleSumTreeSHAP) explainer()[0]));
+    }
+
+    /** The trees' explainer and which code it runs, made at the first request for contributions (~0.4 s in a cold JVM). */
+    private Object[] explainer() {
+        Object[] made = explainer;
+        if (made == null) {
+            synchronized (this) {
+                if (explainer == null) {
+                    explainer = treeExplainer(model, forest, nfeatures);
+                }
+                made = explainer;
+            }
         }
+        return made;
     }
 
     /**
@@ -116,9 +122,10 @@ public final class BatchScorer {
         }
     }
 
-    /** Which code computes this model's contributions, and why. */
+    /** Which code computes this model's contributions, and why; null before the first request for them. */
     public String contributionsPath() {
-        return contributionsPath;
+        Object[] made = explainer;
+        return made == null ? null : (String) made[1];
     }
 
     /** Which code scores this model's rows, and why. */
@@ -131,7 +138,7 @@ public final class BatchScorer {
     }
 
     public String[] contributionNames() {
-        return contributions == null ? new String[0] : contributions.get().getContributionNames();
+        return contributionNames.clone();
     }
 
     /** Returns nrows * predsSize values, row-major, exactly as score0 leaves them. */
@@ -158,6 +165,7 @@ public final class BatchScorer {
         if (contributions == null) {
             throw new UnsupportedOperationException("this model does not compute contributions");
         }
+        int contributionsSize = contributionNames.length;
         float[] out = new float[nrows * contributionsSize];
         run(nrows, (from, to) -> {
             PredictContributions predictor = contributions.get();
