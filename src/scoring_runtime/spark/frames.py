@@ -15,7 +15,7 @@ from scoring_runtime.core.model import ServedModel
 from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.text import names
 from scoring_runtime.runtimes import load_model
-from scoring_runtime.runtimes.artifacts import single_artifact_in
+from scoring_runtime.runtimes.artifacts import sha256_of, single_artifact_in
 from scoring_runtime.settings import load_settings
 from scoring_runtime.spark.worker import Job, numeric_results, score_batch, score_batches
 
@@ -48,7 +48,7 @@ def score(
         if unknown:
             raise ConfigError(f"include names {names(unknown)}, which is not a column of the DataFrame.")
         needed = list(dict.fromkeys([*(local.schema.input_names or columns), *include]))
-        probe = Job("", artifact.name, runtime, tuple(include), options, as_text)
+        probe = Job("", "", artifact.name, runtime, tuple(include), options, as_text)
         result = score_batch(local, probe, _first_rows(df.select(*needed), local))
         numeric = numeric_results(local)
     finally:
@@ -65,7 +65,8 @@ def score(
     ]
     bundle = _bundle(artifact)
     df.sparkSession.sparkContext.addFile(str(bundle), recursive=True)
-    job = Job(bundle.name, artifact.name, runtime, tuple(include), options, as_text)
+    digest = f"{sha256_of(bundle)}:{runtime}:{artifact.name}"
+    job = Job(bundle.name, digest, artifact.name, runtime, tuple(include), options, as_text)
     return df.select(*needed).mapInPandas(functools.partial(score_batches, job), types.StructType(fields))
 
 
