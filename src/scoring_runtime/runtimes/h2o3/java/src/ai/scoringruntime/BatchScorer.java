@@ -110,11 +110,10 @@ public final class BatchScorer {
             return null;
         }
         try {
-            PredictContributions genmodels = ((PredictContributionsFactory) model).makeContributionsPredictor();
             if (trees != null) {
                 return trees.predictorFor((SharedTreeMojoModelWithContributions) model);
             }
-            return genmodels;
+            return ((PredictContributionsFactory) model).makeContributionsPredictor();
         } catch (UnsupportedOperationException e) {
             return null;
         } catch (ReflectiveOperationException e) {
