@@ -79,14 +79,11 @@ public final class BatchScorer {
     }
 
     /**
-     * The tree ensemble explaining a GBM's or DRF's rows (null for other models) and which code it
-     * runs. With the flattened trees in use (acceleration on), the trees that fit are explained from
+     * For a model genmodel explains: the tree ensemble explaining a GBM's or DRF's rows (null for
+     * other models) and which code it runs. With the flattened trees in use (acceleration on), the trees that fit are explained from
      * tables, kept only if they agree with genmodel's TreeSHAP on the verification rows.
      */
     private static Object[] treeExplainer(GenModel model, FlatForest flat, int nfeatures) {
-        if (contributionsPredictor(model, null) == null) {
-            return new Object[] {null, "none (genmodel explains no rows of this model)"};
-        }
         if (!(model instanceof SharedTreeMojoModelWithContributions)) {
             return new Object[] {null, "genmodel's contributions predictor"};
         }
