@@ -144,3 +144,59 @@ def test_a_kept_alive_connection_is_closed_after_the_idle_timeout(server):
 def _sample(server) -> dict:
     with server.client() as client:
         return client.get("/model/sample_request").json()
+
+
+def _read_answers(connection: socket.socket, count: int) -> list[tuple[str, bytes]]:
+    """Reads `count` answers with a content-length off a kept-alive connection."""
+    received, answers = b"", []
+    while len(answers) < count:
+        head, separator, rest = received.partition(b"\r\n\r\n")
+        if separator:
+            fields = dict(line.split(": ", 1) for line in head.decode().lower().split("\r\n")[1:])
+            length = int(fields.get("content-length", "0"))
+            if len(rest) >= length:
+                answers.append((head.decode(), rest[:length]))
+                received = rest[length:]
+                continue
+        chunk = connection.recv(65536)
+        assert chunk, f"the server closed after {len(answers)} answers"
+        received += chunk
+    return answers
+
+
+def test_pipelined_requests_get_whole_answers_in_order(server):
+    body = json.dumps(_sample(server)).encode()
+    score = (
+        b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    with _connect(server) as connection:
+        connection.sendall(score + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n" + score)
+        answers = _read_answers(connection, 3)
+    assert [head.split("\r\n")[0] for head, _ in answers] == ["HTTP/1.1 200 OK"] * 3
+    assert "score" in json.loads(answers[0][1]) and answers[0][1] == answers[2][1]
+
+
+def test_a_head_request_is_answered_and_the_connection_stays_usable(server):
+    with _connect(server) as connection:
+        connection.sendall(b"HEAD /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.2)
+        head = connection.recv(65536).decode()
+        assert head.startswith("HTTP/1.1 ") and head.endswith("\r\n\r\n")
+        connection.sendall(b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n")
+        [(answer, _)] = _read_answers(connection, 1)
+    assert answer.startswith("HTTP/1.1 200")
+
+
+def test_expect_100_continue_gets_continue_before_the_answer(server):
+    body = json.dumps(_sample(server)).encode()
+    with _connect(server) as connection:
+        connection.sendall(
+            b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        assert connection.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        connection.sendall(body)
+        [(head, answer)] = _read_answers(connection, 1)
+    assert head.startswith("HTTP/1.1 200") and "score" in json.loads(answer)

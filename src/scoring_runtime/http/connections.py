@@ -1,6 +1,7 @@
 """Guards on connections, before a request reaches the app: a connection limit, a silent new
 connection closed like an idle kept-alive one, a head that must arrive within the read timeout,
-and malformed HTTP answered in the protocol's JSON error shape instead of uvicorn's text.
+and malformed HTTP answered in the protocol's JSON error shape instead of uvicorn's text. A
+response's head also leaves in the same write as its body (`HeldHead`).
 
 uvicorn arms its keep-alive timer only after a response and has no timeout for a request's
 head, so 500 silent connections stayed open for ever and a head trickled in byte by byte was
@@ -70,7 +71,11 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._stop_head_timer()
+        before = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle is not before and cycle.scope["method"] != "HEAD":
+            cycle.transport = HeldHead(self.transport)  # type: ignore[assignment]
 
     def send_400_response(self, msg: str) -> None:
         self._stop_head_timer()
@@ -97,6 +102,45 @@ class GuardedHttpTools(HttpToolsProtocol):
         self.transport.close()
         fields = {"route": "unmatched", "status": response.status_code, "reason": error.detail, "path": path[:200]}
         access_log.info("request", extra=fields)
+
+
+class HeldHead:
+    """The transport as one response sees it: a head that declares its length waits for the
+    body's first write and leaves in the same one. uvicorn writes them apart, and each write to a
+    loopback or LAN socket is a send call and a segment of its own: ~40 µs of a single-row
+    request's ~0.3 ms of server CPU here. A head of unknown length (a stream) leaves at once; an
+    answer to HEAD has no body to carry it and is not held."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self.head = b""
+        self.seen_head = False
+
+    def write(self, data: bytes) -> None:
+        if not self.seen_head and data.startswith(b"HTTP/1.1 ") and not data.startswith(b"HTTP/1.1 1"):
+            self.seen_head = True
+            if b"\r\ncontent-length: " in data:
+                self.head = data
+                return
+        if self.head:
+            data, self.head = self.head + data, b""
+        self.transport.write(data)
+
+    def flush(self) -> None:
+        if self.head:
+            self.transport.write(self.head)
+            self.head = b""
+
+    def close(self) -> None:
+        self.flush()
+        self.transport.close()
+
+    def is_closing(self) -> bool:
+        return self.transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        self.flush()
+        return getattr(self.transport, name)
 
 
 def _raw(response: Response) -> bytes:
