@@ -9,6 +9,7 @@ summed across workers when scraped.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -48,6 +49,26 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="max",
         )
+        self._children: dict[tuple[str, str, str, str], tuple[Any, Any]] = {}
+        self._rows_children: dict[tuple[str, str], Any] = {}
+
+    def answered(self, route: str, status: str, deployment: str, model: str, seconds: float, rows: int) -> None:
+        """One finished request: counted, timed, and its rows (0 when none were scored). The
+        labelled children are kept per label set: prometheus_client's `labels()` checks and
+        looks them up on every call, three times a request. A rows series exists only once
+        rows were scored under its labels, as with `labels()` alone."""
+        key = (route, status, deployment, model)
+        children = self._children.get(key)
+        if children is None:
+            children = self.requests.labels(*key), self.latency.labels(route, deployment, model)
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+        if rows:
+            scored = self._rows_children.get((deployment, model))
+            if scored is None:
+                scored = self._rows_children[deployment, model] = self.rows.labels(deployment, model)
+            scored.inc(rows)
 
     def render(self) -> bytes:
         if self.shared_dir is not None:

@@ -134,11 +134,8 @@ def record(
 ) -> None:
     """A finished request's metrics and log line: one way for HTTP requests and gRPC calls
     (`status`: the HTTP status, or the gRPC status code's name)."""
-    labels = (answered.deployment, answered.model)
-    metrics.requests.labels(route, str(status), *labels).inc()
-    metrics.latency.labels(route, *labels).observe(seconds)
-    if answered.rows and ok:
-        metrics.rows.labels(*labels).inc(answered.rows)
+    scored = answered.rows if answered.rows and ok else 0
+    metrics.answered(route, str(status), answered.deployment, answered.model, seconds, scored)
     fields = {
         "method": method,
         "route": route,
