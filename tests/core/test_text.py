@@ -26,5 +26,14 @@ def test_number_columns_write_what_repr_writes_for_every_double():
     assert texts[:-1] == [repr(v) for v in values[:-1].tolist()]
 
 
+def test_number_columns_respell_orjsons_small_numbers_as_repr_does():
+    rng = np.random.default_rng(1)
+    small = rng.random(20_000) * 10.0 ** rng.integers(-12, -3, 20_000) * rng.choice([-1, 1], 20_000)
+    rounded = [round(v, int(d)) for v, d in zip(small[:5_000].tolist(), rng.integers(5, 17, 5_000), strict=True)]
+    edges = [1e-5, -1e-5, 1.5e-5, 1.00001e-5, 3.0000004e-5, 1e-9, -1e-9, 1e-10, 9.99e-6, 1.0000000000000001e-05]
+    values = np.concatenate([small, rounded, edges])
+    assert number_columns(values.reshape(-1, 1))[0] == [repr(v) for v in values.tolist()]
+
+
 def test_cell_text_reads_json_values_as_their_text():
     assert [cell_text(v) for v in (True, False, 3, 2.5, "x")] == ["true", "false", "3", "2.5", "x"]

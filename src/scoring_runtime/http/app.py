@@ -119,9 +119,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     prefixes = tuple(dict.fromkeys(("", server.path_prefix)))
-    add_docs(app, prefixes, functools.partial(request_examples, registry))
-    add_page(app, prefixes)
-    for prefix in prefixes:
+    for prefix in prefixes:  # first: a request tries the routes in order, ~0.5 µs each
         h2o_routes.add_routes(app, prefix, registry, server, guard=guard, in_schema=not prefix)
         v2_routes.add_routes(app, prefix, repository, guard=guard, in_schema=not prefix)
         mlflow_routes.add_routes(app, prefix, registry, guard=guard, in_schema=not prefix)
@@ -135,6 +133,8 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             description="Requests, latency, rows, errors and model loads, summed over workers.",
             dependencies=guard if server.metrics_auth else [],
         )
+    add_docs(app, prefixes, functools.partial(request_examples, registry))
+    add_page(app, prefixes)
     documented = server.config is not None  # one model: /<name>/... works, but the docs stay the plain API's
     for prefix in prefixes:  # last: `/<deployment>/...` must not shadow the fixed paths above
         h2o_routes.add_routes(
