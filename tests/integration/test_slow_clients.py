@@ -90,10 +90,7 @@ def test_a_body_slower_than_the_minimum_rate_gets_408(server):
 def test_a_body_at_a_fair_rate_is_scored(server):
     body = json.dumps(_sample(server)).encode()
     with _connect(server) as connection:
-        connection.sendall(
-            b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        )
+        connection.sendall(_score_head(body, b"Connection: close\r\n"))
         for offset in range(0, len(body), 400):  # well above 1000 B/s, in pieces over ~0.5 s
             connection.sendall(body[offset : offset + 400])
             time.sleep(0.05)
@@ -141,6 +138,15 @@ def test_a_kept_alive_connection_is_closed_after_the_idle_timeout(server):
     assert head == "" and 0.8 < closed - started < 3
 
 
+def _score_head(body: bytes, extra: bytes = b"") -> bytes:
+    """The head of a POST /model/score carrying `body`, with `extra` header lines."""
+    return (
+        b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + extra
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+    )
+
+
 def _sample(server) -> dict:
     with server.client() as client:
         return client.get("/model/sample_request").json()
@@ -166,11 +172,7 @@ def _read_answers(connection: socket.socket, count: int) -> list[tuple[str, byte
 
 def test_pipelined_requests_get_whole_answers_in_order(server):
     body = json.dumps(_sample(server)).encode()
-    score = (
-        b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-        + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-    )
+    score = _score_head(body) + body
     with _connect(server) as connection:
         connection.sendall(score + b"GET /livez HTTP/1.1\r\nHost: x\r\n\r\n" + score)
         answers = _read_answers(connection, 3)
@@ -192,10 +194,7 @@ def test_a_head_request_is_answered_and_the_connection_stays_usable(server):
 def test_expect_100_continue_gets_continue_before_the_answer(server):
     body = json.dumps(_sample(server)).encode()
     with _connect(server) as connection:
-        connection.sendall(
-            b"POST /model/score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
-            + f"Content-Length: {len(body)}\r\n\r\n".encode()
-        )
+        connection.sendall(_score_head(body, b"Expect: 100-continue\r\n"))
         assert connection.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
         connection.sendall(body)
         [(head, answer)] = _read_answers(connection, 1)
