@@ -192,3 +192,24 @@ def test_a_big_body_that_echoes_inputs_keeps_their_texts(monkeypatch):
     body = {"fields": FIELDS, "rows": ROWS, "includeFieldsInOutput": ["a"]}
     request = parse_json(json.dumps(body).encode(), ScoreRequest, numeric_rows=True)
     assert isinstance(request.rows, CellRows) and request.rows.values == ROWS
+
+
+@pytest.mark.parametrize("fields", [FIELDS, ["c", "a", "b"], ["b", "extra", "a", "c"]])
+def test_float_rows_in_any_field_order_read_as_the_cell_reader_reads_them(fields):
+    """Fields listing exactly the model's inputs in order are taken without a name lookup; any
+    other order, or an extra field, goes by name, and both agree with the general path."""
+    rows = [[str(i * 10 + j) for j in range(len(fields))] for i in range(5)]
+    body = json.dumps({"fields": fields, "rows": rows}).encode()
+    fast_request, fast = _frame(body, numeric_rows=True)
+    _, general = _frame(body, numeric_rows=False)
+    assert isinstance(fast_request.rows, FloatRows)
+    check_table(fast_request.fields, fast_request.rows, SCHEMA, 10)
+    for name in FIELDS:
+        np.testing.assert_array_equal(fast[name], general[name])
+        assert fast[name].tolist() == [float(row[fields.index(name)]) for row in rows]
+
+
+def test_fields_equal_to_the_inputs_still_have_their_rows_checked():
+    request = parse_json(json.dumps({"fields": FIELDS, "rows": [["1", "2"]]}).encode(), ScoreRequest)
+    with pytest.raises(InvalidInput, match="row 0 has 2 values but 'fields' names 3"):
+        check_table(request.fields, request.rows, SCHEMA, 10)

@@ -6,7 +6,6 @@ id, then the model's outputs, with Shapley values and intervals only when asked 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +17,7 @@ from scoring_runtime.core.model import Job, Scored, ScoreOptions, ServedModel
 from scoring_runtime.core.samples import sample_row
 from scoring_runtime.core.text import number_columns, value_columns
 from scoring_runtime.core.types import Contributions, Field, ShapleyKind
+from scoring_runtime.protocols.h2o.rows import Columns
 from scoring_runtime.protocols.h2o.table import attach_media, check_table, output_plan, planned_columns, planned_names
 from scoring_runtime.protocols.h2o.wire import ContributionRequest, MediaScoreRequest, ScoreRequest
 
@@ -28,7 +28,7 @@ Body = dict[str, Any]
 class _Kept:
     """What the answer needs from the request besides the scores: the columns it copies."""
 
-    columns: list[Sequence[Any]]
+    columns: Columns
     plan: list[int]
 
 

@@ -21,6 +21,8 @@ from scoring_runtime.core.errors import InvalidInput
 from scoring_runtime.core.frame import Frame
 from scoring_runtime.core.types import ModelSchema
 
+Columns = Sequence[Sequence[Any]]
+"""A request's columns in its `fields` order, as the answer copies them."""
 CELL_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}, {"type": "null"}]}
 
 
@@ -35,7 +37,7 @@ class RowTable(ABC):
         """Every row must hold `width` values; the first that does not is named."""
 
     @abstractmethod
-    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, list[Sequence[Any]]]:
+    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, Columns]:
         """The model's typed frame, and the request's columns in `fields` order (for echoing)."""
 
     @classmethod
@@ -63,7 +65,7 @@ class CellRows(RowTable):
             if len(row) != width:
                 raise InvalidInput(f"row {index} has {len(row)} values but 'fields' names {width}.")
 
-    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, list[Sequence[Any]]]:
+    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, Columns]:
         columns = list(zip(*self.values, strict=True))
         frame = read_frame(dict(zip(fields, columns, strict=True)), len(self.values), schema, options)
         return frame, columns
@@ -80,11 +82,14 @@ class FloatRows(RowTable):
         if self.block.shape[1] != width:  # a rectangle: the first row stands for all
             raise InvalidInput(f"row 0 has {self.block.shape[1]} values but 'fields' names {width}.")
 
-    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, list[Sequence[Any]]]:
+    def read(self, fields: list[str], schema: ModelSchema, options: ReadOptions) -> tuple[Frame, Columns]:
         """The block becomes the frame as is; the model may get it side by side without copying
-        column by column when the request lists exactly its inputs in order."""
-        position = {name: i for i, name in enumerate(fields)}
+        column by column when the request lists exactly its inputs in order (the usual request,
+        so its columns are taken in order rather than looked up by name)."""
         columns_of = self.block.T
+        names = tuple(fields)
+        if names == schema.input_names:
+            return Frame(dict(zip(names, columns_of, strict=True)), len(self.block), (names, self.block)), columns_of
+        position = {name: i for i, name in enumerate(fields)}
         data = {f.name: columns_of[position[f.name]] for f in schema.inputs}
-        block = (tuple(fields), self.block) if tuple(fields) == schema.input_names else None
-        return Frame(data, len(self.block), block), list(columns_of)
+        return Frame(data, len(self.block)), columns_of

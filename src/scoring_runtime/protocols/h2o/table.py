@@ -14,7 +14,7 @@ from typing import Any
 from scoring_runtime.core.errors import InvalidInput, TooLarge
 from scoring_runtime.core.text import cell_text, names, quote
 from scoring_runtime.core.types import ModelSchema
-from scoring_runtime.protocols.h2o.rows import CellRows, RowTable
+from scoring_runtime.protocols.h2o.rows import CellRows, Columns, RowTable
 
 GENERATED_ID = -1
 """Marker in an output plan for the generated UUID column."""
@@ -27,6 +27,12 @@ def check_table(fields: list[str], rows: RowTable, schema: ModelSchema, max_rows
         raise InvalidInput("'rows' is empty; send at least one row to score.")
     if len(rows) > max_rows:
         raise TooLarge(f"The request has {len(rows)} rows; at most {max_rows} are allowed per request.")
+    if tuple(fields) != schema.input_names:  # else exactly the inputs, which are distinct
+        _check_names(fields, schema)
+    rows.check_width(len(fields))
+
+
+def _check_names(fields: list[str], schema: ModelSchema) -> None:
     seen: set[str] = set()
     duplicates = sorted({f for f in fields if f in seen or seen.add(f)})
     if duplicates:
@@ -34,7 +40,6 @@ def check_table(fields: list[str], rows: RowTable, schema: ModelSchema, max_rows
     missing = [name for name in schema.input_names if name not in seen]
     if missing:
         raise InvalidInput(f"'fields' lacks the model input field(s) {names(missing)}.")
-    rows.check_width(len(fields))
 
 
 def attach_media(
@@ -92,7 +97,7 @@ def planned_names(fields: list[str], plan: list[int], id_field: str | None) -> l
     return [fields[i] if i != GENERATED_ID else str(id_field) for i in plan]
 
 
-def planned_columns(plan: list[int], columns: list[Sequence[Any]], rows: int) -> list[list[str]]:
+def planned_columns(plan: list[int], columns: Columns, rows: int) -> list[list[str]]:
     """The copied columns as text (null → ""), and a UUID4 per row for the generated id."""
     return [[str(uuid.uuid4()) for _ in range(rows)] if i == GENERATED_ID else _echo(columns[i]) for i in plan]
 
