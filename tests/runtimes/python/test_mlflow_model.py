@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import platform
 import shutil
 import zipfile
 
@@ -177,3 +178,18 @@ def test_digits_model_scores_like_its_own_pyfunc_and_reads_digits(digits):
     assert np.abs(got - own).max() <= 1e-9
     accuracy = (got.argmax(axis=1) == labels["label"].to_numpy()).mean()
     assert accuracy >= 0.85, accuracy
+
+
+def test_a_model_saved_by_another_python_says_so_in_its_notes(sklearn_mlflow_model, tmp_path):
+    """MLflow's own version warnings are off (they scanned every installed distribution at each
+    load); the model's notes name what differs instead."""
+    folder = tmp_path / "older"
+    shutil.copytree(sklearn_mlflow_model, folder)
+    mlmodel = folder / "MLmodel"
+    text = mlmodel.read_text()
+    assert "python_version:" in text
+    mlmodel.write_text("\n".join(
+        "    python_version: 3.8.10" if line.strip().startswith("python_version:") else line
+        for line in text.splitlines()
+    ))  # fmt: skip
+    assert f"saved with Python 3.8.10 (running {platform.python_version()})" in load_scorer(folder).info.notes

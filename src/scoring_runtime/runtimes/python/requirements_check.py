@@ -6,6 +6,7 @@ differently without any error, so differences are named at load (log and `scorer
 
 from __future__ import annotations
 
+import platform
 from importlib import metadata
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def mismatched_requirements(requirements_file: Path) -> list[str]:
         elif requirement.specifier and not requirement.specifier.contains(installed, prereleases=True):
             problems.append(f"{requirement} (installed {installed})")
     return problems
+
+
+def python_mismatch(saved: str | None) -> list[str]:
+    """`Python 3.10.4 (running 3.11.7)` when the model was saved by another minor version, whose
+    pickles may not load or may behave differently; nothing when it does not say."""
+    running = platform.python_version()
+    if not saved or saved.split(".")[:2] == running.split(".")[:2]:
+        return []
+    return [f"Python {saved} (running {running})"]
 
 
 def _installed_version(name: str) -> str | None:
