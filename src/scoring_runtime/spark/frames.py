@@ -37,7 +37,9 @@ def score(
     from pyspark.sql import types
 
     artifact = _artifact(Path(model))
-    local = load_model(load_settings(model=artifact, runtime=runtime))
+    # Only the answer's columns are learnt here: the accelerated path's compile and check at load
+    # are the workers' to do.
+    local = load_model(load_settings(model=artifact, runtime=runtime, accelerate="off"))
     try:
         options = score_options(local, shapley, intervals)
         columns = list(df.columns)
