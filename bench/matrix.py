@@ -165,7 +165,9 @@ def main() -> None:
     started = time.perf_counter()
     for row in rows:
         alternate(row.servers, args.reps, scenarios)
-    text = report(rows, [label for label, _, _ in SCENARIOS], args.seconds, args.reps, time.perf_counter() - started)
+    labels = [label for label, _, _ in SCENARIOS]
+    every_model = set(args.models) == {*MODELS, "mojo"}
+    text = report(rows, labels, args.seconds, args.reps, time.perf_counter() - started, every_model)
     print(text)
 
 

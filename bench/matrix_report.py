@@ -26,7 +26,9 @@ def _find(row: Row, prefix: str) -> Server | None:
     return next((s for s in row.servers if s.name == f"{prefix}-{row.name}"), None)
 
 
-def report(rows: list[Row], labels: list[str], seconds: int, reps: int, elapsed: float) -> str:
+def report(rows: list[Row], labels: list[str], seconds: int, reps: int, elapsed: float, every_model: bool) -> str:
+    """The tables, also written to bench/RESULTS.md: a run of some models to a section of its own,
+    so it never replaces the whole matrix's."""
     lines = [
         f"{date.today()}, Python {platform.python_version()}; one worker per server, wrk runs of {seconds} s, "
         f"medians of {reps} alternating repetitions ({elapsed / 60:.0f} min in all). `ours-X` is this server with "
@@ -46,7 +48,8 @@ def report(rows: list[Row], labels: list[str], seconds: int, reps: int, elapsed:
                 )
     lines += ["", *_targets(rows), "", *_memory(rows), "", *_floors(rows)]
     text = "\n".join(lines)
-    write_results("Model matrix (python -m bench.matrix)", text)
+    subset = "" if every_model else " --models " + " ".join(row.name for row in rows)
+    write_results(f"Model matrix (python -m bench.matrix{subset})", text)
     return text
 
 
