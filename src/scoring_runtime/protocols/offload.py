@@ -19,8 +19,10 @@ from scoring_runtime.protocols.responses import JsonResponse
 
 T = TypeVar("T")
 
-LARGE_BODY_BYTES = 256 * 1024
-"""About 2 ms of JSON parsing and validation."""
+LARGE_BODY_BYTES = 512 * 1024
+"""About 2.5 ms of JSON parsing and validation, half the loop's budget for inline scoring. A
+1,000-row H2O request of 30 numbers (~300 KB, ~1.4 ms to parse) answered 10-15 % sooner parsed here
+than with the thread hop."""
 
 LARGE_ANSWER_ROWS = 2_000
 """About 2 ms of encoding an answer's rows."""
