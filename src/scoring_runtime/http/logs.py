@@ -52,6 +52,7 @@ class BufferedStderrHandler(logging.StreamHandler):
         except (AttributeError, OSError, ValueError):  # stderr replaced by an object without a file
             stream = sys.stderr
         super().__init__(stream)
+        _lean_records()
         self.interval = interval
         self._held = threading.Event()
         self._flusher_pid: int | None = None
@@ -79,6 +80,17 @@ class BufferedStderrHandler(logging.StreamHandler):
             time.sleep(self.interval)
             held.clear()  # before the flush: a line written after it sets the event again
             self.flush()
+
+
+def _lean_records() -> None:
+    """A record's caller frame, thread and process names are not in a JSON line, yet logging
+    finds them for every record (~2-5 µs of each request's line); off, as the logging HOWTO's
+    optimisation table offers, in each process that writes these lines (dictConfig makes this
+    handler in every worker)."""
+    logging._srcfile = None  # the HOWTO's own spelling: not finding the caller's file and line
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def logging_config(level: str) -> dict[str, Any]:
