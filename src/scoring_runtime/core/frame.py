@@ -17,25 +17,42 @@ class Frame(Mapping[str, np.ndarray]):
     that want pandas call `to_pandas()`, built once per batch.
     """
 
-    __slots__ = ("_block", "_columns", "_pandas", "rows")
+    __slots__ = ("_block", "_made", "_pandas", "rows")
 
     def __init__(
         self, columns: Mapping[str, np.ndarray], rows: int, block: tuple[tuple[str, ...], np.ndarray] | None = None
     ) -> None:
         """`block`: the same data already side by side (names, 2-D array), when the reader has it."""
-        self._columns = dict(columns)
+        self._made: dict[str, np.ndarray] | None = dict(columns)
         self._pandas: pd.DataFrame | None = None
         self._block = block
         self.rows = rows
+
+    @classmethod
+    def of_block(cls, names: tuple[str, ...], block: np.ndarray) -> Frame:
+        """Float64 columns side by side (`block[:, i]` is `names[i]`), made into columns only when
+        one is asked for: a compiled model takes the block itself, and making the thirty views of a
+        one-row request cost more than its onnxruntime call."""
+        frame = cls({}, len(block), (names, block))
+        frame._made = None
+        return frame
+
+    @property
+    def _columns(self) -> dict[str, np.ndarray]:
+        if self._made is None:
+            assert self._block is not None
+            names, block = self._block
+            self._made = dict(zip(names, block.T, strict=True))
+        return self._made
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._columns)
+        return iter(self._block[0] if self._made is None and self._block is not None else self._columns)
 
     def __len__(self) -> int:
-        return len(self._columns)
+        return len(self._block[0]) if self._made is None and self._block is not None else len(self._columns)
 
     @staticmethod
     def concat(frames: Sequence[Frame]) -> Frame:
@@ -50,6 +67,11 @@ class Frame(Mapping[str, np.ndarray]):
         names = list(self._columns) if columns is None else list(columns)
         if columns is None and self._pandas is not None:
             return self._pandas
+        if self._block is not None and tuple(names) == self._block[0]:
+            table = pd.DataFrame(self._block[1].copy(), columns=names, copy=False)
+            if columns is None:
+                self._pandas = table
+            return table
         arrays = [self._columns[name] for name in names]
         if arrays and all(a.dtype == np.float64 for a in arrays):
             table = pd.DataFrame(np.column_stack(arrays), columns=names, copy=False)

@@ -89,7 +89,7 @@ class FloatRows(RowTable):
         columns_of = self.block.T
         names = tuple(fields)
         if names == schema.input_names:
-            return Frame(dict(zip(names, columns_of, strict=True)), len(self.block), (names, self.block)), columns_of
+            return Frame.of_block(names, self.block), columns_of
         position = {name: i for i, name in enumerate(fields)}
         data = {f.name: columns_of[position[f.name]] for f in schema.inputs}
         return Frame(data, len(self.block)), columns_of

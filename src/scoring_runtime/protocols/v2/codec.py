@@ -187,9 +187,7 @@ def _matrix_frame(model: ServedModel, tensor: Tensor) -> Frame:
             f"The input tensor '{tensor.name}' has {tensor.shape[1]} columns; this model takes {width}, "
             f"in the order {names(schema.input_names)}."
         )
-    block = np.ascontiguousarray(tensor.data, dtype=np.float64)
-    columns = {name: block[:, i] for i, name in enumerate(schema.input_names)}
-    return Frame(columns, tensor.shape[0], (schema.input_names, block))
+    return Frame.of_block(schema.input_names, np.ascontiguousarray(tensor.data, dtype=np.float64))
 
 
 def _column(field: Field, tensor: Tensor, options: ReadOptions, is_media: bool, free_form: bool) -> np.ndarray:
