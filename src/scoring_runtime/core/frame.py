@@ -48,11 +48,11 @@ class Frame(Mapping[str, np.ndarray]):
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._block[0] if self._made is None and self._block is not None else self._columns)
+    def __iter__(self) -> Iterator[str]:  # a block's names: its columns are not made for this
+        return iter(self._block[0] if self._made is None and self._block is not None else self._made or {})
 
     def __len__(self) -> int:
-        return len(self._block[0]) if self._made is None and self._block is not None else len(self._columns)
+        return len(self._block[0] if self._made is None and self._block is not None else self._made or {})
 
     @staticmethod
     def concat(frames: Sequence[Frame]) -> Frame:

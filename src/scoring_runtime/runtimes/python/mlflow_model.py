@@ -57,8 +57,11 @@ _NUMPY_INTS = {DataType.INT32: np.int32, DataType.INT64: np.int64}
 class MlflowScorer(Scorer):
     def __init__(self, path: Path, options: LoadOptions) -> None:
         folder = _model_folder(path)
+        mismatches = mismatched_requirements(folder / "requirements.txt")
+        if mismatches:  # before the load, which they may explain when it fails
+            log.warning("the model %s was saved with other library versions: %s", path, "; ".join(mismatches))
         try:
-            # MLflow's own version checks are ours below: it scanned every installed distribution
+            # MLflow's own version checks are these: it scanned every installed distribution
             # (~0.8 s of each load, in every server and Spark worker) to say the same.
             self._model = mlflow.pyfunc.load_model(str(folder), suppress_warnings=True)
         except ModuleNotFoundError as exc:
@@ -68,10 +71,10 @@ class MlflowScorer(Scorer):
         except Exception as exc:
             raise ModelLoadError(f"MLflow could not load {path} ({type(exc).__name__}: {exc}).") from exc
         metadata = self._model.metadata
-        saved_python = metadata.flavors.get("python_function", {}).get("python_version")
-        mismatches = mismatched_requirements(folder / "requirements.txt") + python_mismatch(saved_python)
-        if mismatches:
-            log.warning("the model %s was saved with other versions: %s", path, "; ".join(mismatches))
+        python = python_mismatch(metadata.flavors.get("python_function", {}).get("python_version"))
+        if python:
+            log.warning("the model %s was saved with %s", path, python[0])
+        mismatches += python
         self._native = _native_model(self._model)
         inputs, media = _inputs(metadata.get_input_schema(), self._native, path)
         self._classes = classes_of(self._native)
