@@ -55,13 +55,13 @@ class RequestObserver:
 
         async def observed_receive() -> Message:
             message = await receive()
-            if self.log_payloads and message["type"] == "http.request" and len(payload) < _PAYLOAD_BYTES:
+            if message["type"] == "http.request" and len(payload) < _PAYLOAD_BYTES:
                 payload.extend(message.get("body", b"")[: _PAYLOAD_BYTES - len(payload)])
             return message
 
         with tracing.request_span(scope["method"], _carrier(scope), _request_attributes(scope)) as current:
-            try:
-                await self.app(scope, observed_receive, observed_send)
+            try:  # the body is watched only when payloads are logged: a wrapper per read costs otherwise
+                await self.app(scope, observed_receive if self.log_payloads else receive, observed_send)
             finally:
                 self._finish(scope, start, status, payload, answer, current)
                 request_id.reset(token)
