@@ -20,10 +20,14 @@ class Frame(Mapping[str, np.ndarray]):
     __slots__ = ("_block", "_made", "_pandas", "rows")
 
     def __init__(
-        self, columns: Mapping[str, np.ndarray], rows: int, block: tuple[tuple[str, ...], np.ndarray] | None = None
+        self,
+        columns: Mapping[str, np.ndarray] | None,
+        rows: int,
+        block: tuple[tuple[str, ...], np.ndarray] | None = None,
     ) -> None:
-        """`block`: the same data already side by side (names, 2-D array), when the reader has it."""
-        self._made: dict[str, np.ndarray] | None = dict(columns)
+        """`block`: the same data already side by side (names, 2-D array), when the reader has it;
+        `columns` None: made from it when one is asked for (see `of_block`)."""
+        self._made = None if columns is None else dict(columns)
         self._pandas: pd.DataFrame | None = None
         self._block = block
         self.rows = rows
@@ -33,26 +37,28 @@ class Frame(Mapping[str, np.ndarray]):
         """Float64 columns side by side (`block[:, i]` is `names[i]`), made into columns only when
         one is asked for: a compiled model takes the block itself, and making the thirty views of a
         one-row request cost more than its onnxruntime call."""
-        frame = cls({}, len(block), (names, block))
-        frame._made = None
-        return frame
+        return cls(None, len(block), (names, block))
 
     @property
     def _columns(self) -> dict[str, np.ndarray]:
         if self._made is None:
-            assert self._block is not None
-            names, block = self._block
+            names, block = self._block  # type: ignore[misc]  # None columns come with a block
             self._made = dict(zip(names, block.T, strict=True))
         return self._made
+
+    @property
+    def _names(self) -> tuple[str, ...] | dict[str, np.ndarray]:
+        """What iterates over the field names, without making a block's columns for it."""
+        return self._block[0] if self._made is None else self._made  # type: ignore[index]
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
 
-    def __iter__(self) -> Iterator[str]:  # a block's names: its columns are not made for this
-        return iter(self._block[0] if self._made is None and self._block is not None else self._made or {})
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(self._block[0] if self._made is None and self._block is not None else self._made or {})
+        return len(self._names)
 
     @staticmethod
     def concat(frames: Sequence[Frame]) -> Frame:
