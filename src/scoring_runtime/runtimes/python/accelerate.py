@@ -1,6 +1,6 @@
 """The accelerated path for pickled models: the fitted model compiled at load into an in-process
-scorer (treelite for scikit-learn's and LightGBM's tree ensembles, onnxruntime for scikit-learn's
-linear models), used only when it answers what the estimator answers.
+scorer (treelite for scikit-learn's, LightGBM's and XGBoost's tree ensembles, onnxruntime for
+scikit-learn's linear models), used only when it answers what the estimator answers.
 
 Verification is what makes it safe: at load both paths score the model's sample row, its stored
 background rows and the compiler's synthetic rows (for trees, on and beside every split threshold),
@@ -20,6 +20,7 @@ import numpy as np
 from scoring_runtime.runtimes.python.compiled import Compiled, Predict
 from scoring_runtime.runtimes.python.fast_linear import compile_linear, linear_steps
 from scoring_runtime.runtimes.python.fast_trees import compile_trees, is_tree_ensemble
+from scoring_runtime.runtimes.python.fast_xgboost import compile_xgboost, is_xgboost
 
 TOLERANCE = 1e-9
 UNBOUNDED = 2**31
@@ -89,6 +90,8 @@ def accelerate(
 def _compile(estimator: Any, inputs: int, known_rows: np.ndarray) -> Compiled | str | None:
     if is_tree_ensemble(estimator):
         return compile_trees(estimator, inputs, known_rows)
+    if is_xgboost(estimator):
+        return compile_xgboost(estimator, inputs, known_rows)
     steps = linear_steps(estimator)
     if steps is not None:
         return compile_linear(estimator, steps, inputs, known_rows)

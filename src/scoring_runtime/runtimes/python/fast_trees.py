@@ -3,8 +3,8 @@
 A random forest's `predict_proba` dispatches every tree through joblib (~9 ms for one row here),
 and even a gradient-boosting model pays more for scikit-learn's input validation than for its
 trees; treelite walks the same trees in C++ (~0.1 ms). LightGBM's scikit-learn wrapper spends
-~0.9 ms on one row (pandas checks, OpenMP), treelite ~0.06 ms. XGBoost is not taken: it sums
-and squashes in float32, ~3e-7 from any float64 walk of its trees. onnxruntime was tried first: its tree
+~0.9 ms on one row (pandas checks, OpenMP), treelite ~0.06 ms. XGBoost sums and squashes in
+float32, ~3e-7 from any float64 walk of its trees: `fast_xgboost.py` repeats its arithmetic. onnxruntime was tried first: its tree
 operators answer in float32, 5e-8 away from `predict_proba`, which the 1e-9 rule refuses.
 
 The verification rows are what make it safe: every cell sits on a split threshold, one float32 or
@@ -62,7 +62,7 @@ def compile_trees(estimator: Any, inputs: int, known_rows: np.ndarray) -> Compil
         walk = bound_predict(model)
     except Exception as exc:  # a version treelite cannot read: the estimator still serves
         return f"scored by {own}: treelite could not import this {kind} ({type(exc).__name__})"
-    rows = np.vstack([known_without_missing(known_rows, inputs), _threshold_rows(found)])
+    rows = np.vstack([known_without_missing(known_rows, inputs), threshold_rows(found)])
     candidates = tuple(_predictor(walk, rounded) for rounded in (True, False))
     return Compiled("treelite", own, candidates, rows)
 
@@ -76,7 +76,9 @@ def _predictor(walk: Callable[[np.ndarray], np.ndarray], rounded: bool) -> Calla
     return predict
 
 
-def _threshold_rows(found: list[np.ndarray]) -> np.ndarray:
+def threshold_rows(found: list[np.ndarray]) -> np.ndarray:
+    """Rows whose every cell sits on a split threshold of its feature, one float32 or float64 step
+    beside one, or anywhere between (and a little beyond) the smallest and largest."""
     rng = np.random.default_rng(0)
     columns = []
     for values in found:

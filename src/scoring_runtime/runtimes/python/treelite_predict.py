@@ -11,24 +11,32 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-_DOUBLE = ctypes.POINTER(ctypes.c_double)
+_TYPES = {"float32": (np.float32, ctypes.c_float), "float64": (np.float64, ctypes.c_double)}
 
 
-def bound_predict(model: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """`matrix (rows by features, float64) -> outputs (one row each)` for a treelite `Model`; the
-    library's own `gtil.predict` where the model does not read and write float64."""
+def bound_predict(
+    model: Any, predict_type: Literal["default", "score_per_tree"] = "default"
+) -> Callable[[np.ndarray], np.ndarray]:
+    """`matrix (rows by features) -> outputs (one row each)` for a treelite `Model`, in the
+    model's own input and output types: its sums (`default`) or each tree's leaf value
+    (`score_per_tree`, rows by trees by values); the library's own functions for a model whose
+    input and output types differ."""
     import treelite.gtil
 
-    if model.input_type != "float64" or model.output_type != "float64":
+    if model.input_type != model.output_type or model.input_type not in _TYPES:
+        if predict_type == "score_per_tree":
+            return lambda matrix: treelite.gtil.predict_per_tree(model, matrix, nthread=1)
         return lambda matrix: treelite.gtil.predict(model, matrix, nthread=1)
     from treelite.core import _LIB, _check_call
     from treelite.gtil.gtil import GTILConfig
 
-    config = GTILConfig(predict_type="default", nthread=1)
+    dtype, c_type = _TYPES[model.input_type]
+    pointer, type_name = ctypes.POINTER(c_type), model.input_type.encode()
+    config = GTILConfig(predict_type=predict_type, nthread=1)
     shape = ctypes.POINTER(ctypes.c_uint64)()
     dimensions = ctypes.c_uint64()
     _check_call(
@@ -42,11 +50,11 @@ def bound_predict(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     def predict(matrix: np.ndarray) -> np.ndarray:
         # `model` and `config` are named here, not just their handles: the closure keeps them
         # alive, and each frees its handle when it is collected.
-        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
-        answer = np.zeros((len(matrix), *per_row), dtype=np.float64)
+        matrix = np.ascontiguousarray(matrix, dtype=dtype)
+        answer = np.zeros((len(matrix), *per_row), dtype=dtype)
         rows = ctypes.c_uint64(len(matrix))
-        into = answer.ctypes.data_as(_DOUBLE)
-        _check_call(walk(model.handle, matrix.ctypes.data_as(_DOUBLE), b"float64", rows, into, config.handle))
+        into = answer.ctypes.data_as(pointer)
+        _check_call(walk(model.handle, matrix.ctypes.data_as(pointer), type_name, rows, into, config.handle))
         return answer
 
     return predict
