@@ -193,3 +193,20 @@ def test_the_stored_background_rows_are_verified_too(tmp_path):
     joblib.dump(estimator, path)
     X.head(30).to_csv(background_file(path), index=False)
     assert load_scorer(path)._fast.rows == 2000 + 30
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "lightgbm regressor"])
+def test_large_lightgbm_requests_get_the_booster_s_own_numbers_without_the_wrapper(kind, tmp_path):
+    """Past treelite's crossover the booster is called directly: the wrapper's numbers exactly,
+    missing cells included (LightGBM sends them down its own default branches)."""
+    import joblib
+
+    estimator = MODELS[kind]()
+    path = tmp_path / "model.joblib"
+    joblib.dump(estimator, path)
+    scorer = load_scorer(path)
+    assert scorer._fast.large is not None
+    assert "larger ones by LightGBM's booster without its wrapper" in scorer.info.description
+    rows = X.sample(scorer._fast.max_rows + 300, replace=True, random_state=2)
+    rows = rows.mask(np.random.default_rng(1).random(rows.shape) < 0.05)
+    assert np.array_equal(scorer.score(_frame(rows)).predictions, _reference(estimator, rows))

@@ -23,6 +23,11 @@ class Compiled:
     """The library that scores the model otherwise (scikit-learn, LightGBM), as the notes name it."""
     candidates: tuple[Predict, ...]
     rows: np.ndarray
+    large: Predict | None = None
+    """The library's own scoring call without its estimator wrapper (LightGBM's `Booster.predict`:
+    the scikit-learn wrapper spends ~0.5 ms a call on parameter copies and signatures, and runs on
+    every core whatever the server's thread budget), for requests past the compiled path's
+    crossover; serves only when it answers exactly what the estimator does."""
 
 
 def known_without_missing(known_rows: np.ndarray, inputs: int) -> np.ndarray:

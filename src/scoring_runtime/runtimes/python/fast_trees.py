@@ -64,7 +64,20 @@ def compile_trees(estimator: Any, inputs: int, known_rows: np.ndarray) -> Compil
         return f"scored by {own}: treelite could not import this {kind} ({type(exc).__name__})"
     rows = np.vstack([known_without_missing(known_rows, inputs), threshold_rows(found)])
     candidates = tuple(_predictor(walk, rounded) for rounded in (True, False))
-    return Compiled("treelite", own, candidates, rows)
+    return Compiled("treelite", own, candidates, rows, _lightgbm_booster(estimator) if lightgbm else None)
+
+
+def _lightgbm_booster(estimator: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """What the scikit-learn wrapper answers, from the booster directly: `num_threads=0` leaves
+    the thread count to OpenMP, so the server's thread budget holds."""
+    booster = estimator.booster_
+    binary = getattr(estimator, "n_classes_", 0) == 2
+
+    def predict(matrix: np.ndarray) -> np.ndarray:
+        answer = booster.predict(matrix, num_threads=0)
+        return np.vstack((1.0 - answer, answer)).transpose() if binary else answer.reshape(len(matrix), -1)
+
+    return predict
 
 
 def _predictor(walk: Callable[[np.ndarray], np.ndarray], rounded: bool) -> Callable[[np.ndarray], np.ndarray]:

@@ -107,6 +107,9 @@ class PickleScorer(Scorer):
             matrix = frame.matrix(self._columns)
             if not np.isnan(matrix).any():  # the estimator's own handling of missing values decides
                 return ScoreResult(predictions=self._fast.predict(matrix))
+        elif self._fast is not None and self._fast.large is not None:
+            # the library's own call, which handles missing values as the wrapper does
+            return ScoreResult(predictions=self._fast.large(frame.matrix(self._columns)))
         features = self._model_frame(frame)
         predict = self.estimator.predict_proba if self._classes is not None else self.estimator.predict
         try:
