@@ -31,6 +31,10 @@ MODELS = {
     "deep classifier on numpy": lambda: xgboost.XGBClassifier(n_estimators=40, max_depth=8, random_state=0).fit(
         X.to_numpy(), Y
     ),
+    "three classes": lambda: xgboost.XGBClassifier(n_estimators=40, random_state=0).fit(X, Y + (X["mean_radius"] > 15)),
+    "four classes, deep": lambda: xgboost.XGBClassifier(n_estimators=30, max_depth=7, random_state=0).fit(
+        X, Y * 2 + (X["mean_texture"] > 20)
+    ),
     "regressor": lambda: xgboost.XGBRegressor(n_estimators=60, random_state=0).fit(X, Y * 3.5 + 1),
     "logistic regressor": lambda: xgboost.XGBRegressor(objective="reg:logistic", n_estimators=50, random_state=0).fit(
         X, Y * 0.8 + 0.1
@@ -92,11 +96,11 @@ def test_a_served_xgboost_model_answers_xgboost_s_numbers_bit_for_bit(kind, tmp_
 @pytest.mark.parametrize(
     ("estimator", "reason"),
     [
-        (lambda: xgboost.XGBClassifier(n_estimators=10).fit(X, Y + (X["mean_radius"] > 15)), "multi:softprob"),
+        (lambda: xgboost.XGBRegressor(n_estimators=10, objective="reg:gamma").fit(X, Y + 1.0), "reg:gamma"),
         (lambda: xgboost.XGBClassifier(n_estimators=10, booster="dart").fit(X, Y), "the dart booster"),
         (lambda: xgboost.XGBClassifier(n_estimators=10, missing=0.0).fit(X, Y), "reads 0.0 as missing"),
     ],
-    ids=["three classes", "dart", "zero as missing"],
+    ids=["gamma regression", "dart", "zero as missing"],
 )
 def test_what_is_not_repeated_keeps_xgboost_and_says_why(estimator, reason, tmp_path):
     fitted = estimator()

@@ -10,9 +10,10 @@ XGBoost compares and stores them), a running float32 sum adds them in order, and
 the float32 that makes the sums equal XGBoost's own margins on every verification row, not a
 logit recomputed from the configuration's rounded text.
 
-Taken: gbtree boosters for binary classification (`binary:logistic`) and regression with the
-identity or logistic link, numeric splits only, NaN as the missing value. The verification of
-`accelerate.py` still decides whether it serves.
+Taken: gbtree boosters for binary and multi-class classification (`binary:logistic`,
+`multi:softprob`: a softmax of float32 `expf`s summed in double, as XGBoost does) and regression
+with the identity or logistic link, numeric splits only, NaN as the missing value. The
+verification of `accelerate.py` still decides whether it serves.
 """
 
 from __future__ import annotations
@@ -30,13 +31,20 @@ from scoring_runtime.runtimes.python.fast_trees import threshold_rows
 from scoring_runtime.runtimes.python.treelite_predict import bound_predict
 
 XGBOOST = {"XGBClassifier", "XGBRegressor"}
-LINKS = {"binary:logistic": True, "reg:logistic": True, "reg:squarederror": False, "reg:absoluteerror": False}
-"""Objectives taken, and whether their answer is the sigmoid of the margin."""
+LINKS = {
+    "binary:logistic": "logistic",
+    "reg:logistic": "logistic",
+    "reg:squarederror": "identity",
+    "reg:absoluteerror": "identity",
+    "multi:softprob": "softmax",
+}
+"""Objectives taken, and how their answer is made from the margins."""
 BASE_STEPS = 16
 """float32 steps either side of the configuration's base margin searched for XGBoost's own."""
 SCALAR_EXPF = 16
 """Up to this many values, calling `expf` for each is cheaper than numpy's handful of passes."""
 _CLIP = np.float32(88.7)
+_ONE = np.float32(1)
 
 
 def is_xgboost(estimator: Any) -> bool:
@@ -62,15 +70,19 @@ def compile_xgboost(estimator: Any, inputs: int, known_rows: np.ndarray) -> Comp
         per_tree = bound_predict(treelite.frontend.from_xgboost(booster), "score_per_tree")
     except Exception as exc:  # a version treelite cannot read: XGBoost still serves
         return f"scored by XGBoost: treelite could not import this {kind} ({type(exc).__name__})"
-    trees = learner["gradient_booster"]["model"]["trees"]
-    rows = np.vstack([known_without_missing(known_rows, inputs), threshold_rows(_thresholds(trees, inputs))])
-    leaves = _leaves(per_tree, rows)
-    base = _base_margin(leaves, booster.inplace_predict(rows, predict_type="margin"), learner)
-    if base is None:
+    model = learner["gradient_booster"]["model"]
+    order = _by_class(np.asarray(model["tree_info"], dtype=np.int64))
+    if order is None:
+        return "scored by XGBoost: its classes do not have one tree each per round"
+    rows = np.vstack([known_without_missing(known_rows, inputs), threshold_rows(_thresholds(model["trees"], inputs))])
+    leaves = _grouped(per_tree, order, rows)
+    margins = np.asarray(booster.inplace_predict(rows, predict_type="margin"), dtype=np.float32)
+    bases = _base_margins(leaves, margins.reshape(len(rows), -1), learner)
+    if bases is None:
         return "scored by XGBoost: its base margin could not be matched"
-    logistic = LINKS[learner["objective"]["name"]]
-    classifier = kind == "XGBClassifier"
-    return Compiled("treelite", "XGBoost", (_predictor(per_tree, base, logistic, classifier, expf),), rows)
+    link = LINKS[learner["objective"]["name"]]
+    answer = _answer(link, kind == "XGBClassifier", expf)
+    return Compiled("treelite", "XGBoost", (_predictor(per_tree, order, bases, answer),), rows)
 
 
 def _refusal(estimator: Any, learner: dict[str, Any]) -> str:
@@ -90,6 +102,16 @@ def _refusal(estimator: Any, learner: dict[str, Any]) -> str:
     return ""
 
 
+def _by_class(tree_info: np.ndarray) -> np.ndarray | None:
+    """The trees' order grouped by class, each class's trees in their own order (how XGBoost adds
+    them), as a (classes, rounds) index; None unless every class has as many trees."""
+    classes = int(tree_info.max()) + 1 if len(tree_info) else 1
+    counts = np.bincount(tree_info, minlength=classes)
+    if len(set(counts.tolist())) != 1:
+        return None
+    return np.argsort(tree_info, kind="stable").reshape(classes, -1)
+
+
 def _thresholds(trees: list[dict[str, Any]], inputs: int) -> list[np.ndarray]:
     """Every split threshold per feature, as the saved model holds them (float32, exactly)."""
     found: list[list[np.ndarray]] = [[] for _ in range(inputs)]
@@ -103,53 +125,80 @@ def _thresholds(trees: list[dict[str, Any]], inputs: int) -> list[np.ndarray]:
     return [values[np.isfinite(values)] for values in merged]
 
 
-def _leaves(per_tree: Callable[[np.ndarray], np.ndarray], matrix: np.ndarray) -> np.ndarray:
-    return per_tree(np.asarray(matrix, dtype=np.float32)).reshape(len(matrix), -1)
+def _grouped(per_tree: Callable[[np.ndarray], np.ndarray], order: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Each tree's float32 leaf for each row, as (rows, classes, rounds)."""
+    leaves = per_tree(np.asarray(matrix, dtype=np.float32)).reshape(len(matrix), -1)
+    return leaves[:, order] if order.shape[0] > 1 else leaves.reshape(len(matrix), 1, -1)
 
 
-def _summed(leaves: np.ndarray, base: np.float32) -> np.ndarray:
-    """Each row's margin as XGBoost adds it: the base, then every tree in order, in float32 (the
-    first tree's leaves take the base in place: the same first addition, without a copy)."""
-    leaves[:, 0] += base
-    return np.cumsum(leaves, axis=1, dtype=np.float32)[:, -1]
+def _summed(leaves: np.ndarray, bases: np.ndarray) -> np.ndarray:
+    """Each row's margins as XGBoost adds them: each class's base, then its trees in order, in
+    float32 (the first tree's leaves take the base in place: the same first addition, no copy)."""
+    leaves[:, :, 0] += bases
+    return np.cumsum(leaves, axis=2, dtype=np.float32)[:, :, -1]
 
 
-def _base_margin(leaves: np.ndarray, margins: np.ndarray, learner: dict[str, Any]) -> np.float32 | None:
-    """The float32 start that reproduces XGBoost's margins on every row, searched from the one the
-    configuration's base score gives."""
-    score = np.float32(learner["learner_model_param"]["base_score"].strip("[]"))
-    logistic = LINKS[learner["objective"]["name"]]
-    start = np.float32(-np.log(np.float32(1) / score - np.float32(1))) if logistic else score
-    expected = np.asarray(margins, dtype=np.float32).reshape(len(leaves))
+def _base_margins(leaves: np.ndarray, margins: np.ndarray, learner: dict[str, Any]) -> np.ndarray | None:
+    """Per class, the float32 start that reproduces XGBoost's margins on every row, searched from
+    the one the configuration's base score gives."""
+    text = learner["learner_model_param"]["base_score"].strip("[]")
+    scores = np.asarray([float(value) for value in text.split(",")], dtype=np.float32)
+    if learner["objective"]["name"] in ("binary:logistic", "reg:logistic"):
+        scores = np.float32(-np.log(_ONE / scores - _ONE))
+    classes = leaves.shape[1]
+    if margins.shape[1] != classes or len(scores) not in (1, classes):
+        return None
+    found = []
+    for index, start in enumerate(np.resize(scores, classes)):
+        own = leaves[:, index : index + 1, :]
+        match = next((b for b in _near(start) if np.array_equal(_summed(own.copy(), b)[:, 0], margins[:, index])), None)
+        if match is None:
+            return None
+        found.append(match)
+    return np.asarray(found, dtype=np.float32)
+
+
+def _near(start: np.float32) -> list[np.float32]:
+    """`start`, then the float32 values beside it, nearest first."""
     candidates = [start]
     for direction in (np.float32(np.inf), np.float32(-np.inf)):
         value = start
         for _ in range(BASE_STEPS):
             value = np.nextafter(value, direction)
             candidates.append(value)
-    for candidate in sorted(candidates, key=lambda c: abs(float(c) - float(start))):
-        if np.array_equal(_summed(leaves.copy(), candidate), expected):
-            return candidate
-    return None
+    return sorted(candidates, key=lambda c: abs(float(c) - float(start)))
+
+
+def _answer(
+    link: str, classifier: bool, expf: Callable[[np.ndarray], np.ndarray]
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Margins (rows, classes) to what `predict_proba`/`predict` answers, in XGBoost's float32 steps."""
+
+    def identity(margins: np.ndarray) -> np.ndarray:
+        return margins.astype(np.float64)
+
+    def logistic(margins: np.ndarray) -> np.ndarray:
+        positive = _ONE / (expf(np.minimum(-margins[:, 0], _CLIP)) + _ONE)
+        if not classifier:
+            return positive.astype(np.float64).reshape(-1, 1)
+        return np.column_stack([_ONE - positive, positive]).astype(np.float64)
+
+    def softmax(margins: np.ndarray) -> np.ndarray:
+        shifted = expf((margins - margins.max(axis=1, keepdims=True)).ravel()).reshape(margins.shape)
+        total = np.cumsum(shifted.astype(np.float64), axis=1)[:, -1:]  # a double, added in order
+        return (shifted / total.astype(np.float32)).astype(np.float64)
+
+    return {"identity": identity, "logistic": logistic, "softmax": softmax}[link]
 
 
 def _predictor(
     per_tree: Callable[[np.ndarray], np.ndarray],
-    base: np.float32,
-    logistic: bool,
-    classifier: bool,
-    expf: Callable[[np.ndarray], np.ndarray],
+    order: np.ndarray,
+    bases: np.ndarray,
+    answer: Callable[[np.ndarray], np.ndarray],
 ) -> Predict:
-    one = np.float32(1)
-
     def predict(matrix: np.ndarray) -> np.ndarray:
-        margin = _summed(_leaves(per_tree, matrix), base)
-        if not logistic:
-            return margin.astype(np.float64).reshape(-1, 1)
-        positive = one / (expf(np.minimum(-margin, _CLIP)) + one)
-        if not classifier:
-            return positive.astype(np.float64).reshape(-1, 1)
-        return np.column_stack([one - positive, positive]).astype(np.float64)
+        return answer(_summed(_grouped(per_tree, order, matrix), bases))
 
     return predict
 
