@@ -79,3 +79,45 @@ def test_a_large_call_gets_the_worker_s_share_of_the_cores_and_gives_it_back(tmp
     assert during[-1] == 1
     halves = ServedModel(model.scorer, ModelSettings(_env_file=None), workers=2)
     assert halves.threads.large_threads == (worker_share(2) if worker_share(2) > 1 else None)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no call is given more than one thread")
+def test_large_calls_of_every_model_and_the_loads_share_one_wide_thread(tmp_path, monkeypatch):
+    """libgomp stops spinning at its barriers once it manages more threads than cores, so every
+    thread that ever ran a team slows every other: large calls and loads all go to one thread."""
+    import pandas as pd
+
+    from scoring_runtime import runtimes
+    from scoring_runtime.core.threads import LARGE_ROWS
+    from scoring_runtime.settings import load_settings
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(LARGE_ROWS, 4)), columns=list("abcd"))
+    joblib.dump(HistGradientBoostingClassifier(max_iter=5).fit(table, table["a"] > 0), tmp_path / "hgb.joblib")
+    loaded_on: list[str] = []
+    original_load = runtimes.load_scorer
+
+    def recording_load(*args, **kwargs):
+        loaded_on.append(threading.current_thread().name)
+        return original_load(*args, **kwargs)
+
+    monkeypatch.setattr(runtimes, "load_scorer", recording_load)
+    settings = load_settings(model=tmp_path / "hgb.joblib", accelerate="off")  # the estimator serves every size
+    models = [runtimes.load_model(settings) for _ in range(2)]
+    assert len(loaded_on) == 2 and all(name.startswith("scorer-wide") for name in loaded_on)
+    scored_on: list[str] = []
+    for model in models:
+        estimator = model.scorer.estimator
+        original = estimator.predict_proba
+        estimator.predict_proba = lambda features, original=original: (
+            scored_on.append(threading.current_thread().name) or original(features)
+        )
+    schema = models[0].schema
+    big = to_frame(list(table.columns), table.to_numpy().tolist(), schema, OPTIONS)[0]
+    small = to_frame(list(table.columns), table.head(3).to_numpy().tolist(), schema, OPTIONS)[0]
+    for model in models:
+        model.score_now(big)
+        model.score_now(small)
+    wide = {scored_on[0], scored_on[2]}
+    assert len(wide) == 1 and wide == {loaded_on[0]}
+    assert scored_on[1] == scored_on[3] == threading.current_thread().name

@@ -113,7 +113,7 @@ class ServedModel:
         """Cells may be read straight into floats: every input is a number and no missing token
         is itself a number (a text cell or a missing token still reads, by the general path)."""
         self.max_rows = settings.max_rows
-        self.threads = ThreadBudget(settings.model_threads, settings.model_threads_large or worker_share(workers))
+        self.threads = thread_budget(settings, workers)
         self.dispatcher = Dispatcher(settings)
         self._batch_rows = settings.batch_max_rows
         self._batcher = (
@@ -211,13 +211,13 @@ class ServedModel:
         """Score on the calling thread (batch jobs, the self-check, and every dispatched job)."""
         self.check(options)
         self._check_media(frame)
-        with self.threads.limited(frame.rows):
-            result = _guarded(lambda: self.scorer.score(frame, intervals=options.intervals))
+        result = self.threads.run(
+            frame.rows, lambda: _guarded(lambda: self.scorer.score(frame, intervals=options.intervals))
+        )
         return self._scored(frame, result, options)
 
     def contributions(self, frame: Frame, kind: ShapleyKind) -> Contributions:
-        with self.threads.limited(frame.rows):
-            result = _guarded(lambda: self.scorer.contributions(frame, kind))
+        result = self.threads.run(frame.rows, lambda: _guarded(lambda: self.scorer.contributions(frame, kind)))
         width = len(result.features)
         groups = tuple(
             ContributionGroup(_checked(g.values, frame.rows, width, "Shapley contributions"), g.output_group)
@@ -246,8 +246,7 @@ class ServedModel:
         self.scorer.close()
 
     def _batch_score(self, frame: Frame, *, intervals: bool = False) -> ScoreResult:
-        with self.threads.limited(frame.rows):
-            return self.scorer.score(frame, intervals=intervals)
+        return self.threads.run(frame.rows, lambda: self.scorer.score(frame, intervals=intervals))
 
     def _score_job(self, job: Job[P, Scored, T]) -> T:
         prepared, frame = job.decode()
@@ -281,6 +280,11 @@ class ServedModel:
         if capability not in self.capabilities:
             offered = ", ".join(sorted(c.value for c in self.capabilities))
             raise InvalidInput(f"This model does not offer {what}; its capabilities are {offered}.")
+
+
+def thread_budget(settings: ModelSettings, workers: int = 1) -> ThreadBudget:
+    """The OpenMP/BLAS threads a model's calls may use, as its settings and the server's workers say."""
+    return ThreadBudget(settings.model_threads, settings.model_threads_large or worker_share(workers))
 
 
 def _guarded(work: Callable[[], T]) -> T:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from scoring_runtime.core.errors import ModelLoadError
-from scoring_runtime.core.model import ServedModel
+from scoring_runtime.core.model import ServedModel, thread_budget
 from scoring_runtime.core.scorer import Scorer
 from scoring_runtime.core.types import Capability, ScoringType
 from scoring_runtime.runtimes import calibration
@@ -121,5 +121,6 @@ def load_model(settings: Settings) -> ServedModel:
     """The configured artifact loaded and served by its settings, named after its file or folder
     unless the settings name it; raises `ModelLoadError` with a sentence for the user."""
     path = settings.model.model_path
-    scorer = load_scorer(path, LoadOptions.from_settings(settings))
+    options = LoadOptions.from_settings(settings)
+    scorer = thread_budget(settings.model, settings.server.workers).load(lambda: load_scorer(path, options))
     return ServedModel(scorer, settings.model, artifact_name(path), settings.server.workers)
