@@ -2,6 +2,12 @@
 
 A JVM started before `fork` hangs in the child, so the server starts it in each worker (workers
 are spawned, not forked) and this module refuses to reuse a JVM inherited through a fork.
+
+Any thread may start it (loads run on the worker's wide thread, reloads on others). JPype's exit
+hook would destroy the JVM from the main thread, and `DestroyJavaVM` waits for the thread that
+created the JVM, which stays attached after it ends: the process hung at exit after a SIGTERM
+drain. The JVM holds nothing to flush (it only scores), so it is never destroyed; the process's
+exit ends it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ def ensure_jvm(classpath: tuple[Path, ...], max_heap: str, home: Path) -> None:
     """Start the JVM with this classpath and heap, or check that the running one has the classpath."""
     global _started_in_pid, _classpath
     import jpype
+    import jpype.config
 
     wanted = tuple(str(p) for p in classpath)
     with _lock:
@@ -51,6 +58,7 @@ def ensure_jvm(classpath: tuple[Path, ...], max_heap: str, home: Path) -> None:
             if missing:
                 raise ModelLoadError(f"The running JVM lacks {missing} on its classpath.")
             return
+        jpype.config.destroy_jvm = False
         jpype.startJVM(
             str(libjvm(home)),
             f"-Xmx{max_heap}",
