@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
 
-from scoring_runtime.http.logs import JsonFormatter, request_id
+from scoring_runtime.http.logs import ACCESS_LOGGER, JsonFormatter, logging_config, request_id, request_line
 from scoring_runtime.http.observer import _RequestIds
 
 
@@ -34,3 +35,54 @@ def test_uvicorns_coloured_copy_of_a_message_is_left_out():
     )
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "Started" and "color_message" not in line
+
+
+def _configured(capsys) -> logging.Logger:
+    logging.config.dictConfig(logging_config("info"))
+    capsys.readouterr()
+    return logging.getLogger(ACCESS_LOGGER)
+
+
+def _flushed_lines(capsys) -> list[dict]:
+    for handler in logging.getLogger("scorer").handlers:
+        handler.flush()
+    return [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+
+def test_a_request_line_written_directly_reads_as_the_formatters_line(capsys):
+    logger = _configured(capsys)
+    fields = {"method": "POST", "route": "/model/score", "status": 200, "rows": 1}
+    token = request_id.set("rid-2")
+    try:
+        request_line(logger, fields)
+        logger.info("request", extra=fields)
+    finally:
+        request_id.reset(token)
+    direct, formatted = _flushed_lines(capsys)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", direct.pop("ts"))
+    formatted.pop("ts")
+    assert list(direct) == list(formatted) and direct == formatted
+
+
+def test_another_handler_gets_an_ordinary_record(capsys):
+    logger = _configured(capsys)
+    seen: list[logging.LogRecord] = []
+    extra = logging.Handler()
+    extra.emit = seen.append  # type: ignore[method-assign]
+    logger.addHandler(extra)
+    try:
+        request_line(logger, {"route": "/model/score", "status": 200})
+    finally:
+        logger.removeHandler(extra)
+    assert [record.route for record in seen] == ["/model/score"]  # type: ignore[attr-defined]
+    assert [line["route"] for line in _flushed_lines(capsys)] == ["/model/score"]
+
+
+def test_a_request_line_below_the_loggers_level_is_not_written(capsys):
+    logger = _configured(capsys)
+    logger.setLevel(logging.WARNING)
+    try:
+        request_line(logger, {"route": "/model/score"})
+    finally:
+        logger.setLevel(logging.NOTSET)
+    assert _flushed_lines(capsys) == []

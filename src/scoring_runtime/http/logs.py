@@ -25,18 +25,73 @@ ACCESS_LOGGER = "scorer.request"
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if (current := request_id.get()) is not None:
-            entry["request_id"] = current
+        entry = _head(record.created, record.levelname.lower(), record.name, record.getMessage())
         entry.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS and k != "message"})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def _head(created: float, level: str, logger: str, message: str) -> dict[str, Any]:
+    """A line's first fields, the same for every line."""
+    entry: dict[str, Any] = {"ts": _timestamp(created), "level": level, "logger": logger, "msg": message}
+    if (current := request_id.get()) is not None:
+        entry["request_id"] = current
+    return entry
+
+
+_second: tuple[int, str] = (-1, "")
+
+
+def _timestamp(created: float) -> str:
+    """ISO 8601 UTC to the millisecond; the date and time up to the second are made once per
+    second (a `datetime` and its `isoformat` were ~2 µs of every request's line)."""
+    global _second
+    second = int(created)
+    if _second[0] != second:
+        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    return f"{_second[1]}.{int((created - second) * 1000):03d}+00:00"
+
+
+def request_line(logger: logging.Logger, fields: dict[str, Any]) -> None:
+    """A request's line on `logger` at INFO. When the server's own handler is the only one the
+    line reaches (the configuration `logging_config` makes), the line goes to it directly: a
+    `LogRecord` and logging's dispatch were ~15 µs of a one-row request's ~300 µs of server CPU.
+    Any other configuration gets an ordinary record."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    handler = _sole_handler(logger)
+    if handler is None:
+        logger.info("request", extra=fields)
+        return
+    entry = _head(time.time(), "info", logger.name, "request")
+    entry.update(fields)
+    handler.write_request(orjson.dumps(entry, default=str).decode())
+
+
+def _sole_handler(logger: logging.Logger) -> BufferedStderrHandler | None:
+    """The one handler of ours, with our formatter and no filters, that a record on `logger` at
+    INFO would reach; None for anything else."""
+    found: list[logging.Handler] = []
+    current: logging.Logger | None = logger
+    while current is not None:
+        if current.filters:
+            return None
+        found += current.handlers
+        if not current.propagate:
+            break
+        current = current.parent
+    if len(found) != 1:
+        return None
+    handler = found[0]
+    if (
+        type(handler) is not BufferedStderrHandler
+        or handler.filters
+        or handler.level > logging.INFO
+        or type(handler.formatter) is not JsonFormatter
+    ):
+        return None
+    return handler
 
 
 class BufferedStderrHandler(logging.StreamHandler):
@@ -59,27 +114,37 @@ class BufferedStderrHandler(logging.StreamHandler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.stream.write(self.format(record) + self.terminator)
-            if record.name != ACCESS_LOGGER or record.levelno >= logging.WARNING:
-                self.stream.flush()
-            elif not self._held.is_set():
-                self._held.set()
-            if self._flusher_pid != os.getpid():  # a forked child has no flusher thread yet
-                self._flusher_pid = os.getpid()
-                self._held = threading.Event()
-                threading.Thread(
-                    target=self._flush_periodically, args=(self._held,), name="log-flush", daemon=True
-                ).start()
-                self._held.set()
+            self._write(self.format(record), record.name == ACCESS_LOGGER and record.levelno < logging.WARNING)
         except Exception:
             self.handleError(record)
+
+    def write_request(self, line: str) -> None:
+        """A request's line, formatted already (`request_line`)."""
+        with self.lock:  # type: ignore[union-attr]
+            self._write(line, held=True)
+
+    def _write(self, line: str, held: bool) -> None:
+        """`line` out, at once or, if `held`, within `interval`."""
+        self.stream.write(line + self.terminator)
+        if not held:
+            self.stream.flush()
+        elif not self._held.is_set():
+            self._held.set()
+        if self._flusher_pid != os.getpid():  # a forked child has no flusher thread yet
+            self._flusher_pid = os.getpid()
+            self._held = threading.Event()
+            threading.Thread(target=self._flush_periodically, args=(self._held,), name="log-flush", daemon=True).start()
+            self._held.set()
 
     def _flush_periodically(self, held: threading.Event) -> None:
         while True:
             held.wait()
             time.sleep(self.interval)
             held.clear()  # before the flush: a line written after it sets the event again
-            self.flush()
+            try:
+                self.flush()
+            except (OSError, ValueError):  # the stream was closed under the handler: nothing to write to
+                return
 
 
 def _lean_records() -> None:

@@ -18,7 +18,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from scoring_runtime.core import tracing
-from scoring_runtime.http.logs import ACCESS_LOGGER, request_id
+from scoring_runtime.http.logs import ACCESS_LOGGER, request_id, request_line
 from scoring_runtime.http.metrics import Metrics
 
 _PAYLOAD_BYTES = 2048
@@ -144,7 +144,7 @@ def record(
         "duration_ms": round(seconds * 1000, 3),
         **({"deployment": answered.deployment, "model": answered.model} if answered.model else {}),
     }
-    access_log.info("request", extra={**fields, **(extra or {})})
+    request_line(access_log, {**fields, **(extra or {})})
 
 
 def record_grpc(metrics: Metrics) -> Callable[[str, str, float, dict[str, Any]], None]:
