@@ -1,4 +1,5 @@
-"""The app's route class: request-only endpoints bypass FastAPI's handler, nothing else does."""
+"""The app's route class: request-only endpoints bypass FastAPI's handler, nothing else does; and
+the fixed-path shortcut to them, which must pick the route the router would."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from fastapi import Depends, FastAPI, HTTPException, Query
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 
-from scoring_runtime.http.routing import DirectRoute
+from scoring_runtime.http.routing import DirectRoute, FixedPaths
 
 
 class Refused(Exception):
     pass
 
 
-def _app() -> FastAPI:
+def _app(*, shortcut: bool = False) -> FastAPI:
     app = FastAPI()
+    if shortcut:
+        app.add_middleware(FixedPaths, router=app.router)
     app.router.route_class = DirectRoute
     calls: list[str] = []
     app.state.calls = calls
@@ -30,6 +33,10 @@ def _app() -> FastAPI:
     async def direct(request: Request) -> PlainTextResponse:
         # FastAPI's own handler opens these exit stacks; Starlette's wrapper does not
         return PlainTextResponse(str("fastapi_inner_astack" in request.scope))
+
+    async def routed(request: Request) -> PlainTextResponse:
+        # FastAPI's exit-stack middleware, beneath the router, marks every request it sees
+        return PlainTextResponse(f"{request.scope['route'].path} {'fastapi_middleware_astack' in request.scope}")
 
     async def failing(request: Request) -> PlainTextResponse:
         raise Refused
@@ -43,6 +50,9 @@ def _app() -> FastAPI:
             raise HTTPException(401, "no")
 
     app.add_api_route("/direct", direct, methods=["POST"])
+    app.add_api_route("/routed", routed, methods=["POST"])
+    app.add_api_route("/{name}/shadowed", routed, methods=["POST"])
+    app.add_api_route("/first/shadowed", routed, methods=["POST"])
     app.add_api_route("/failing", failing, methods=["POST"])
     app.add_api_route("/query", with_query, methods=["GET"])
     app.add_api_route("/guarded", direct, methods=["GET"], dependencies=[Depends(guard)])
@@ -84,3 +94,24 @@ def test_a_guarded_endpoint_still_runs_its_dependency():
 def test_the_openapi_document_still_lists_direct_routes():
     paths = _call(_app(), "GET", "/openapi.json").json()["paths"]
     assert {"/direct", "/failing", "/query", "/guarded"} <= set(paths)
+
+
+def test_the_shortcut_serves_fixed_direct_paths_and_their_errors_reach_the_handlers():
+    app = _app(shortcut=True)
+    assert _call(app, "POST", "/routed").text == "/routed False"
+    answer = _call(app, "POST", "/failing")
+    assert answer.status_code == 400 and answer.json() == {"detail": "refused"}
+    assert _call(app, "GET", "/routed").status_code == 405
+    assert _call(app, "POST", "/nowhere").status_code == 404
+
+
+def test_a_path_an_earlier_route_matches_is_left_to_the_router():
+    app = _app(shortcut=True)
+    assert _call(app, "POST", "/first/shadowed").text == "/{name}/shadowed True"
+    assert _call(_app(), "POST", "/first/shadowed").text == "/{name}/shadowed True"
+
+
+def test_routes_with_something_to_solve_keep_the_full_stack_behind_the_shortcut():
+    app = _app(shortcut=True)
+    assert _call(app, "GET", "/guarded").status_code == 401
+    assert _call(app, "GET", "/query?size=3").text == "3 True"

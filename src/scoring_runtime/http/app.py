@@ -32,7 +32,7 @@ from scoring_runtime.http.limits import BodyLimitMiddleware, BodyLimits
 from scoring_runtime.http.metrics import Metrics
 from scoring_runtime.http.observer import RequestObserver, record_grpc
 from scoring_runtime.http.page import add_deployment_pages, add_page
-from scoring_runtime.http.routing import DirectRoute
+from scoring_runtime.http.routing import DirectRoute, FixedPaths
 from scoring_runtime.protocols.h2o import codec as h2o_codec
 from scoring_runtime.protocols.h2o import routes as h2o_routes
 from scoring_runtime.protocols.mlflow import codec as mlflow_codec
@@ -141,6 +141,7 @@ def create_app(settings: Settings, *, preload: bool = False) -> FastAPI:
             app, prefix, registry, server, guard=guard, in_schema=documented and not prefix, by_deployment=True
         )
     add_deployment_pages(app, prefixes, registry)
+    app.add_middleware(FixedPaths, router=app.router)
     app.add_middleware(BodyLimitMiddleware, limits=BodyLimits.of(server), shape_for=shape_for)
     app.add_middleware(RequestObserver, metrics=metrics, log_payloads=server.log_payloads)
     return app
